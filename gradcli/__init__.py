@@ -1,0 +1,3 @@
+"""gradcli: a command-line gradient checker and backprop calculator."""
+
+__version__ = "0.1.0"

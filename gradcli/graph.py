@@ -1,0 +1,100 @@
+"""Expression graphs: nodes in construction order.
+
+A node's arguments always come earlier in `Graph.nodes`, so the list order is
+a topological order by construction and every traversal is a plain loop (no
+recursion: a 10,000-deep chain is as easy as a short one).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcli.ops import OPS
+
+CONST = "const"
+VAR = "var"
+
+#: Refused at this many nodes or more (the contract's limit).
+MAX_NODES = 50_000
+
+
+@dataclass(slots=True)
+class Node:
+    op: str  # CONST, VAR, or a key of ops.OPS
+    args: tuple[int, ...] = ()
+    value: Any = None  # the constant's value, for CONST
+    name: str | None = None  # the variable's name, for VAR
+    col: int | None = None  # 1-based column in the source text, for errors
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    variables: dict[str, int] = field(default_factory=dict)
+    #: node id -> the name a file gave it (graph form) or a layer value name
+    labels: dict[int, str] = field(default_factory=dict)
+    max_nodes: int = MAX_NODES
+
+    def _append(self, node: Node) -> int:
+        if len(self.nodes) + 1 >= self.max_nodes:
+            from gradcli.errors import LimitError
+
+            raise LimitError(
+                f"graph too large: {self.max_nodes:,} nodes or more are refused"
+            )
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def const(self, value: Any, col: int | None = None) -> int:
+        return self._append(Node(CONST, (), value, None, col))
+
+    def var(self, name: str, col: int | None = None) -> int:
+        """The variable node called `name`, created on first use."""
+        if name not in self.variables:
+            self.variables[name] = self._append(Node(VAR, (), None, name, col))
+        return self.variables[name]
+
+    def apply(self, op: str, *args: int, col: int | None = None) -> int:
+        spec = OPS[op]
+        if len(args) != spec.arity:
+            raise ValueError(f"{op} takes {spec.arity} arguments, got {len(args)}")
+        return self._append(Node(op, tuple(args), None, None, col))
+
+    def __len__(self) -> int:
+        return len(self.nodes)
+
+    def ancestors(self, root: int) -> list[int]:
+        """Ids of the nodes `root` depends on (itself included), in topological order."""
+        needed = bytearray(root + 1)
+        needed[root] = 1
+        for i in range(root, -1, -1):
+            if needed[i]:
+                for a in self.nodes[i].args:
+                    needed[a] = 1
+        return [i for i in range(root + 1) if needed[i]]
+
+    def depends_on(self, targets: set[int], upto: int | None = None) -> bytearray:
+        """Flag per node: does it depend on any node in `targets`?"""
+        last = len(self.nodes) if upto is None else upto + 1
+        flags = bytearray(last)
+        for i in range(last):
+            if i in targets:
+                flags[i] = 1
+            else:
+                for a in self.nodes[i].args:
+                    if flags[a]:
+                        flags[i] = 1
+                        break
+        return flags
+
+    def consumers(self, upto: int | None = None) -> list[list[int]]:
+        """For each node, the nodes that use it as an argument."""
+        last = len(self.nodes) if upto is None else upto + 1
+        users: list[list[int]] = [[] for _ in range(last)]
+        for i in range(last):
+            for a in self.nodes[i].args:
+                users[a].append(i)
+        return users
+
+    def free_variables(self, root: int) -> list[str]:
+        return [self.nodes[i].name for i in self.ancestors(root) if self.nodes[i].op == VAR]

@@ -1,0 +1,176 @@
+"""Reverse mode: the forward pass and the backward pass over a graph.
+
+The forward pass evaluates each node with its op's `forward`, refusing NaN
+and infinity with the op and point named.  The backward pass walks the
+nodes in reverse construction order (a plain loop: no recursion limit),
+applies each op's VJP and sums the result back to the argument's shape in
+`unbroadcast` (the one place broadcasting is undone).  It can record every
+edge's contribution, which the chain-rule ledger prints.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from gradcli.errors import NonFiniteError
+from gradcli.graph import CONST, VAR, Graph
+from gradcli.ops import OPS, Value
+
+
+@dataclass
+class Backward:
+    adjoint: list[Any]  # dL/dnode per node id (None where L does not depend on it)
+    kinks: list[int] = field(default_factory=list)  # nodes evaluated at a kink
+    #: (node, arg position) -> that edge's contribution to the argument's adjoint
+    edges: dict[tuple[int, int], Any] = field(default_factory=dict)
+
+
+def _finite(v: Value) -> bool:
+    if isinstance(v, float):
+        return math.isfinite(v)
+    import numpy as np
+
+    return bool(np.isfinite(v).all())
+
+
+def _describe(graph: Graph, node_id: int, args: Iterable[Value]) -> str:
+    node = graph.nodes[node_id]
+    shown = []
+    for a in args:
+        shown.append(f"{a:.6g}" if isinstance(a, float) else f"array{list(getattr(a, 'shape', ()))}")
+    label = graph.labels.get(node_id)
+    where = f" (in '{label}')" if label else ""
+    return f"{node.op}({', '.join(shown)}){where}"
+
+
+def _uses_arrays(values: Iterable[Value]) -> bool:
+    return any(not isinstance(v, float) for v in values)
+
+
+def forward(graph: Graph, bindings: dict[int, Value], upto: int | None = None,
+            point: str = "") -> list[Value]:
+    """Values of nodes 0..upto, given values for the variable nodes."""
+    last = len(graph.nodes) - 1 if upto is None else upto
+    if _uses_arrays(bindings.values()) or any(
+            not isinstance(n.value, float) for n in graph.nodes if n.op == CONST):
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return _forward(graph, bindings, last, point)
+    return _forward(graph, bindings, last, point)
+
+
+def _forward(graph: Graph, bindings: dict[int, Value], last: int, point: str) -> list[Value]:
+    values: list[Value] = [None] * (last + 1)
+    nodes = graph.nodes
+    at = f" at {point}" if point else ""
+    for i in range(last + 1):
+        node = nodes[i]
+        if node.op == CONST:
+            values[i] = node.value
+            continue
+        if node.op == VAR:
+            if i not in bindings:
+                raise NonFiniteError(f"no value given for '{node.name}'")
+            values[i] = bindings[i]
+            continue
+        args = [values[a] for a in node.args]
+        try:
+            out = OPS[node.op].forward(*args)
+        except (ArithmeticError, ValueError) as exc:
+            raise NonFiniteError(f"{_describe(graph, i, args)} is undefined or overflows"
+                                 f"{at} ({exc})", _where(graph, i)) from None
+        if not _finite(out):
+            raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
+                                 _where(graph, i))
+        values[i] = out
+    return values
+
+
+def _where(graph: Graph, node_id: int) -> str | None:
+    col = graph.nodes[node_id].col
+    return f"column {col}" if col else None
+
+
+def unbroadcast(grad: Value, like: Value) -> Value:
+    """Sum `grad` back to the shape of `like` (undoing numpy broadcasting)."""
+    if isinstance(like, float):
+        if isinstance(grad, float):
+            return grad
+        return float(grad.sum())
+    import numpy as np
+
+    grad = np.asarray(grad, dtype=float)
+    if grad.shape == like.shape:
+        return grad
+    extra = grad.ndim - like.ndim
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(like.shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    if grad.shape != like.shape:
+        grad = np.broadcast_to(grad, like.shape).copy()
+    return grad
+
+
+def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
+             record: bool = False, point: str = "") -> Backward:
+    """dL/dnode for every node between `wrt` and `root` (L = node `root`)."""
+    wrt = set(wrt)
+    if _uses_arrays(values[: root + 1]):
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return _backward(graph, values, root, wrt, record, point)
+    return _backward(graph, values, root, wrt, record, point)
+
+
+def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
+              record: bool, point: str) -> Backward:
+    nodes = graph.nodes
+    needs = graph.depends_on(wrt, root)
+    adjoint: list[Any] = [None] * (root + 1)
+    seed = values[root]
+    if not isinstance(seed, float):
+        raise NonFiniteError("the differentiated value must be a scalar, "
+                             f"not a tensor of shape {list(seed.shape)}")
+    adjoint[root] = 1.0
+    result = Backward(adjoint)
+    at = f" at {point}" if point else ""
+    for i in range(root, -1, -1):
+        g = adjoint[i]
+        node = nodes[i]
+        if g is None or not node.args:
+            continue
+        op = OPS[node.op]
+        args = [values[a] for a in node.args]
+        if op.kink is not None and op.kink(*args):
+            result.kinks.append(i)
+        for k, a in enumerate(node.args):
+            if not needs[a]:
+                continue
+            try:
+                contribution = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
+            except (ArithmeticError, ValueError) as exc:
+                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
+                                     f"undefined{at} ({exc})", _where(graph, i)) from None
+            if not _finite(contribution):
+                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
+                                     f"not finite{at}", _where(graph, i))
+            if record:
+                result.edges[(i, k)] = contribution
+            adjoint[a] = contribution if adjoint[a] is None else adjoint[a] + contribution
+    return result
+
+
+def gradient(graph: Graph, bindings: dict[int, Value], root: int, wrt: list[int],
+             point: str = "") -> tuple[Value, list[Value], Backward]:
+    """Value of `root` and its gradient with respect to each node of `wrt`."""
+    values = forward(graph, bindings, root, point)
+    back = backward(graph, values, root, wrt, point=point)
+    zero = [0.0 if isinstance(values[w], float) else values[w] * 0.0 for w in wrt]
+    grads = [back.adjoint[w] if w <= root and back.adjoint[w] is not None else z
+             for w, z in zip(wrt, zero)]
+    return values[root], grads, back

@@ -1,0 +1,270 @@
+"""Graph -> SymPy: derivatives, bounded simplification, evaluation, printing.
+
+The SymPy form of every operation comes from the op table (`Op.sympy`);
+this module supplies the namespace those rows use (SymPy plus gradcli's
+sigmoid, relu and softplus as SymPy functions) and the helpers around it.
+Tensors are numpy object arrays of SymPy expressions, so broadcasting and
+`@` behave exactly as in the numeric engine.
+
+SymPy can be slow, so every potentially long call runs under `time_limit`:
+when it runs out, callers report the symbolic part as skipped and the
+numbers still come.
+"""
+from __future__ import annotations
+
+import math
+import signal
+import threading
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any, Iterator
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+from gradcli.graph import CONST, VAR, Graph
+from gradcli.ops import OPS
+
+
+class SymbolicTimeout(Exception):
+    """The time budget for a SymPy computation ran out."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise SymbolicTimeout in the block after `seconds` (main thread, Unix).
+
+    Elsewhere the block runs unbounded; callers keep their inputs small there.
+    """
+    usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise SymbolicTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# --------------------------------------------------- gradcli's functions ---
+class sigmoid(sp.Function):
+    """sigmoid(x) = 1/(1 + exp(-x)), with sigmoid' = sigmoid*(1 - sigmoid)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return 1 / (1 + sp.exp(-x))
+        return None
+
+    def fdiff(self, argindex=1):
+        s = sigmoid(self.args[0])
+        return s * (1 - s)
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return 1 / (1 + sp.exp(-x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class relu(sp.Function):
+    """relu(x) = max(0, x), with relu' = Heaviside(x)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.Max(0, x)
+        if x.is_nonnegative:
+            return x
+        if x.is_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.Heaviside(self.args[0])
+
+    def _eval_rewrite_as_Max(self, x, **kwargs):
+        return sp.Max(0, x)
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+class softplus(sp.Function):
+    """softplus(x) = log(1 + exp(x)), with softplus' = sigmoid."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.log(1 + sp.exp(x))
+        return None
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, x, **kwargs):
+        return sp.log(1 + sp.exp(x))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+# ------------------------------------------------- namespace for the ops ---
+def _np():
+    import numpy
+
+    return numpy
+
+
+def _is_array(a: Any) -> bool:
+    return type(a).__name__ == "ndarray"
+
+
+def _elementwise(fn, a):
+    if _is_array(a):
+        return _np().frompyfunc(fn, 1, 1)(a)
+    return fn(a)
+
+
+def _total(a):
+    return sp.Add(*a.flat) if _is_array(a) else a
+
+
+def _softmax(a):
+    if not _is_array(a):
+        return sp.S.One
+    e = _elementwise(sp.exp, a)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax(a):
+    if not _is_array(a):
+        return sp.S.Zero
+    e = _elementwise(sp.exp, a)
+    return a - _elementwise(sp.log, e.sum(axis=-1, keepdims=True))
+
+
+NAMESPACE = SimpleNamespace(
+    exp=sp.exp, log=sp.log, sqrt=sp.sqrt, sin=sp.sin, cos=sp.cos, tan=sp.tan,
+    tanh=sp.tanh, Abs=sp.Abs, sign=sp.sign, Heaviside=sp.Heaviside,
+    sigmoid=sigmoid, relu=relu, softplus=softplus,
+    elementwise=_elementwise,
+    power=lambda a, b: a ** b,
+    matmul=lambda a, b: _np().matmul(a, b),
+    total=_total,
+    mean=lambda a: _total(a) / a.size if _is_array(a) else a,
+    transpose=lambda a: _np().swapaxes(a, -1, -2) if _is_array(a) and a.ndim >= 2 else a,
+    softmax=_softmax,
+    log_softmax=_log_softmax,
+)
+
+
+def number(value: float) -> sp.Expr:
+    """A literal as an exact SymPy number: 2.0 -> 2, 0.1 -> 1/10."""
+    if value == int(value) and abs(value) < 1e15:
+        return sp.Integer(int(value))
+    return sp.Rational(repr(value))
+
+
+def symbol(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def to_sympy(graph: Graph, root: int, leaves: dict[int, Any] | None = None) -> Any:
+    """The SymPy expression of node `root` (iterative, any depth).
+
+    Variable nodes become real symbols named as in the text, unless `leaves`
+    gives them an expression (a symbol, a number or an object array).
+    """
+    leaves = leaves or {}
+    ids = graph.ancestors(root)
+    exprs: dict[int, Any] = {}
+    for i in ids:
+        node = graph.nodes[i]
+        if i in leaves:
+            exprs[i] = leaves[i]
+        elif node.op == CONST:
+            if node.name == "pi":
+                exprs[i] = sp.pi
+            elif node.name == "e":
+                exprs[i] = sp.E
+            elif isinstance(node.value, float):
+                exprs[i] = number(node.value)
+            else:
+                exprs[i] = _np().vectorize(number, otypes=[object])(node.value)
+        elif node.op == VAR:
+            exprs[i] = symbol(node.name)
+        else:
+            exprs[i] = OPS[node.op].sympy(NAMESPACE, *(exprs[a] for a in node.args))
+    return exprs[root]
+
+
+# ------------------------------------------------------- simplification ---
+def simplify_bounded(expr: sp.Expr, seconds: float) -> tuple[sp.Expr, bool]:
+    """The simplest form found within `seconds`, and whether simplify finished.
+
+    Keeps the unsimplified form when simplification does not make it shorter
+    (students recognise `2*x*y + y**2` more easily than a factored variant).
+    """
+    if seconds <= 0:
+        return expr, False
+    try:
+        with time_limit(seconds):
+            candidate = sp.simplify(expr)
+    except SymbolicTimeout:
+        return expr, False
+    except Exception:  # SymPy internals can fail on odd inputs: keep raw
+        return expr, False
+    if sp.count_ops(candidate) < sp.count_ops(expr):
+        return candidate, True
+    return expr, True
+
+
+# ------------------------------------------------------------ evaluation ---
+def evaluate(expr: Any, values: dict[sp.Symbol, float]) -> float | None:
+    """A float value of `expr` at the point, or None if not real and finite."""
+    subs = {s: sp.Float(repr(float(v)), 30) for s, v in values.items()}
+    try:
+        result = (sp.S.Zero + expr).xreplace(subs).evalf(30)
+        value = complex(result)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    if value.imag != 0 or not math.isfinite(value.real):
+        return None
+    return value.real
+
+
+# -------------------------------------------------------------- printing ---
+class ExpressionPrinter(StrPrinter):
+    """SymPy -> the expression language (read back by gradcli and by SymPy)."""
+
+    def __init__(self):
+        super().__init__({"full_prec": False})
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        return f"Heaviside({self._print(expr.args[0])})"
+
+
+_PRINTER = ExpressionPrinter()
+
+
+def to_text(expr: Any) -> str:
+    return _PRINTER.doprint(expr)
+
+
+def to_latex(expr: Any) -> str:
+    return sp.latex(expr)
