@@ -93,6 +93,35 @@ def _where(graph: Graph, node_id: int) -> str | None:
     return f"column {col}" if col else None
 
 
+def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root: int,
+              dependents: list[int], point: str = "") -> list[Value]:
+    """Values after replacing some nodes' values: only `dependents` are recomputed.
+
+    `dependents` lists, in order, the nodes that depend on the changed ones
+    (see Graph.depends_on); everything else is reused from `values`.
+    """
+    new = list(values)
+    for i, v in changed.items():
+        new[i] = v
+    nodes = graph.nodes
+    at = f" at {point}" if point else ""
+    for i in dependents:
+        if i in changed or i > root:
+            continue
+        node = nodes[i]
+        args = [new[a] for a in node.args]
+        try:
+            out = OPS[node.op].forward(*args)
+        except (ArithmeticError, ValueError) as exc:
+            raise NonFiniteError(f"{_describe(graph, i, args)} is undefined or overflows"
+                                 f"{at} ({exc})", _where(graph, i)) from None
+        if not _finite(out):
+            raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
+                                 _where(graph, i))
+        new[i] = out
+    return new
+
+
 def unbroadcast(grad: Value, like: Value) -> Value:
     """Sum `grad` back to the shape of `like` (undoing numpy broadcasting)."""
     if isinstance(like, float):
@@ -116,21 +145,27 @@ def unbroadcast(grad: Value, like: Value) -> Value:
 
 
 def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
-             record: bool = False, point: str = "") -> Backward:
-    """dL/dnode for every node between `wrt` and `root` (L = node `root`)."""
+             record: bool = False, point: str = "", stop: set[int] | None = None) -> Backward:
+    """dL/dnode for every node between `wrt` and `root` (L = node `root`).
+
+    Nodes in `stop` (other than the root) receive their adjoint but do not pass
+    it on: the partial derivatives of `root` with those nodes held as leaves,
+    which is what a chain-rule ledger edge is.
+    """
     wrt = set(wrt)
     if _uses_arrays(values[: root + 1]):
         import numpy as np
 
         with np.errstate(all="ignore"):
-            return _backward(graph, values, root, wrt, record, point)
-    return _backward(graph, values, root, wrt, record, point)
+            return _backward(graph, values, root, wrt, record, point, stop)
+    return _backward(graph, values, root, wrt, record, point, stop)
 
 
 def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
-              record: bool, point: str) -> Backward:
+              record: bool, point: str, stop: set[int] | None) -> Backward:
     nodes = graph.nodes
     needs = graph.depends_on(wrt, root)
+    stop = stop or set()
     adjoint: list[Any] = [None] * (root + 1)
     seed = values[root]
     if not isinstance(seed, float):
@@ -142,7 +177,7 @@ def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
     for i in range(root, -1, -1):
         g = adjoint[i]
         node = nodes[i]
-        if g is None or not node.args:
+        if g is None or not node.args or (i in stop and i != root):
             continue
         op = OPS[node.op]
         args = [values[a] for a in node.args]

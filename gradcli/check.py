@@ -1,0 +1,368 @@
+"""`gradcli check` as a library call: a loaded Spec in, a CheckReport out.
+
+Forward pass, then the gradient of the loss with respect to every parameter
+three ways (reverse mode, central differences, SymPy where the size allows),
+three-way attribution when they disagree, the chain-rule ledger, grading of
+hand answers and an optional gradient-descent step.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gradcli import numeric, reverse
+from gradcli.errors import NonFiniteError
+from gradcli.ops import OPS
+from gradcli.spec import Spec
+
+SYMBOLIC_MAX_NODES = 3_000  # graph nodes: above this, symbolic is skipped
+SYMBOLIC_MAX_ELEMENTS = 400  # scalar parameters: above this, symbolic is skipped
+NUMERIC_MAX_ELEMENTS = 20_000  # graph form: above this, entries are sampled
+
+
+@dataclass
+class ParamResult:
+    name: str
+    shape: list[int]
+    reverse: Any
+    numeric: Any
+    symbolic: Any  # None when skipped
+    rel_error: float
+    ok: bool
+    band: str
+    numeric_error: float = 0.0
+    attribution: str | None = None
+    kink: bool = False
+    chain: list[dict] = field(default_factory=list)  # ledger paths (scalar graphs)
+    paths_total: int = 0  # number of paths from the loss (ledger may cap the list)
+
+
+@dataclass
+class CheckReport:
+    file: str
+    form: str
+    loss: float
+    loss_name: str
+    nodes: dict[str, Any]  # named values in order (inputs, params, nodes)
+    params: list[ParamResult]
+    ok: bool = True
+    expect: list[dict] = field(default_factory=list)
+    symbolic_note: str | None = None
+    recurrence: list[dict] = field(default_factory=list)
+    update: list[dict] = field(default_factory=list)
+    lr: float | None = None
+    loss_after: float | None = None
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  # layer form: per-layer ledger etc.
+    timings: dict[str, float] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # name -> text, "__loss__"
+
+
+def _is_scalar(v: Any) -> bool:
+    return isinstance(v, float)
+
+
+def _shape(v: Any) -> list[int]:
+    return [] if _is_scalar(v) else list(v.shape)
+
+
+def _errstate():
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
+# ----------------------------------------------------------------- driver ---
+def run(spec: Spec, rtol: float = 1e-5, atol: float = 1e-8, lr: float | None = None,
+        symbolic_budget: float = 10.0, full: bool = False, paths_cap: int = 16,
+        progress=None) -> CheckReport:
+    t0 = time.perf_counter()
+    g = spec.graph
+    values = reverse.forward(g, spec.bindings, spec.loss)
+    loss = values[spec.loss]
+    if not _is_scalar(loss):
+        raise NonFiniteError(f"the loss must be a scalar, but it has shape {_shape(loss)} "
+                             f"(use sum() or mean())", spec.where("loss"))
+    param_ids = list(spec.params.values())
+    back = reverse.backward(g, values, spec.loss, param_ids)
+    timings = {"forward+backward": time.perf_counter() - t0}
+
+    t1 = time.perf_counter()
+    if spec.form == "layers":
+        from gradcli import layers
+
+        numeric_grads, numeric_errors, kinks, notes = layers.numeric_gradients(
+            spec, back, rtol, atol, full, progress)
+    else:
+        numeric_grads, numeric_errors, kinks, notes = _numeric_graph(spec, values, progress)
+    timings["numeric"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    symbolic_grads, symbolic_note = _symbolic(spec, symbolic_budget)
+    timings["symbolic"] = time.perf_counter() - t2
+
+    nodes = {name: values[nid] for name, nid in spec.named.items()}
+    report = CheckReport(spec.file, spec.form, loss, spec.loss_name, nodes, [],
+                         symbolic_note=symbolic_note, notes=notes, timings=timings,
+                         expressions={**spec.node_text, "__loss__": spec.loss_text})
+    for name, nid in spec.params.items():
+        rev = back.adjoint[nid] if back.adjoint[nid] is not None else values[nid] * 0.0
+        report.params.append(_compare(name, rev, numeric_grads[name], numeric_errors[name],
+                                      symbolic_grads.get(name), kinks.get(name, False),
+                                      rtol, atol, spec, values))
+    if spec.form == "graph":
+        from gradcli import ledger
+
+        ledger.attach(spec, values, report, paths_cap)
+    else:
+        from gradcli import layers
+
+        layers.attach_ledger(spec, values, back, report)
+    from gradcli import grading
+
+    grading.grade(spec, values, report)
+    rate = lr if lr is not None else spec.lr
+    if rate is not None:
+        _descent_step(spec, report, rate)
+    report.ok = all(p.ok for p in report.params) and all(e["ok"] for e in report.expect)
+    report.timings["total"] = time.perf_counter() - t0
+    return report
+
+
+# ---------------------------------------------------------------- numeric ---
+def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict, list]:
+    """Central differences for every parameter entry, re-evaluating only dependents."""
+    g = spec.graph
+    grads, errors, kinks, notes = {}, {}, {}, []
+    total = sum(1 if _is_scalar(spec.bindings[i]) else spec.bindings[i].size
+                for i in spec.params.values())
+    done = 0
+    for name, nid in spec.params.items():
+        flags = g.depends_on({nid}, spec.loss)
+        dependents = [i for i in range(spec.loss + 1) if flags[i] and i != nid]
+        kink_nodes = [i for i in dependents if OPS[g.nodes[i].op].kink is not None]
+        base = values[nid]
+
+        def loss_at(v, nid=nid, dependents=dependents):
+            return reverse.reforward(g, values, {nid: v}, spec.loss, dependents)[spec.loss]
+
+        if _is_scalar(base):
+            diff = numeric.central_difference(loss_at, base)
+            grads[name], errors[name] = diff.value, diff.error
+            kinks[name] = _near_kink(g, values, nid, base, diff.step, dependents, kink_nodes)
+            done += 1
+        else:
+            import numpy as np
+
+            grad = np.zeros_like(base)
+            err = 0.0
+            kink = False
+            indices = list(np.ndindex(base.shape))
+            if total > NUMERIC_MAX_ELEMENTS and not spec.form == "layers":
+                rng = np.random.default_rng(0)
+                keep = max(1, int(len(indices) * NUMERIC_MAX_ELEMENTS / total))
+                chosen = rng.choice(len(indices), size=min(keep, len(indices)), replace=False)
+                indices = [indices[k] for k in sorted(chosen)]
+                grad[...] = np.nan
+                notes.append(f"{name}: {len(indices)} sampled entries checked numerically")
+            with _errstate():
+                for idx in indices:
+                    def entry_loss(t, idx=idx):
+                        moved = base.copy()
+                        moved[idx] = t
+                        return loss_at(moved)
+
+                    diff = numeric.central_difference(entry_loss, float(base[idx]))
+                    grad[idx] = diff.value
+                    err = max(err, diff.error)
+                    done += 1
+                    if progress and done % 200 == 0:
+                        progress(done, total)
+            grads[name], errors[name], kinks[name] = grad, err, kink
+    return grads, errors, kinks, notes
+
+
+def _near_kink(g, values, nid, base, h, dependents, kink_nodes) -> bool:
+    """Does a relu/abs argument sit at 0, or change sign within the step?"""
+    if not kink_nodes:
+        return False
+    for i in kink_nodes:
+        a = values[g.nodes[i].args[0]]
+        if _is_scalar(a) and a == 0.0:
+            return True
+    for t in (base - h, base + h):
+        moved = reverse.reforward(g, values, {nid: t}, max(kink_nodes), dependents)
+        for i in kink_nodes:
+            a, b = values[g.nodes[i].args[0]], moved[g.nodes[i].args[0]]
+            if _is_scalar(a) and ((a > 0) != (b > 0) or (a < 0) != (b < 0)):
+                return True
+    return False
+
+
+# --------------------------------------------------------------- symbolic ---
+def _symbolic(spec: Spec, budget: float) -> tuple[dict, str | None]:
+    g = spec.graph
+    size = len(g.ancestors(spec.loss))
+    elements = sum(1 if _is_scalar(spec.bindings[i]) else spec.bindings[i].size
+                   for i in spec.params.values())
+    if size > SYMBOLIC_MAX_NODES:
+        return {}, f"skipped: the graph has {size:,} nodes (symbolic limit {SYMBOLIC_MAX_NODES:,})"
+    if elements > SYMBOLIC_MAX_ELEMENTS:
+        return {}, (f"skipped: {elements:,} scalar parameters "
+                    f"(symbolic limit {SYMBOLIC_MAX_ELEMENTS:,})")
+    from gradcli import symbolic
+
+    try:
+        with symbolic.time_limit(budget):
+            return _symbolic_gradients(spec, symbolic), None
+    except symbolic.SymbolicTimeout:
+        return {}, f"skipped: SymPy took longer than the {budget:g} s budget"
+    except (RecursionError, MemoryError):
+        return {}, "skipped: the expression is too deep for SymPy"
+
+
+def _symbolic_gradients(spec: Spec, symbolic) -> dict:
+    import numpy as np
+
+    leaves, param_symbols, point = {}, {}, {}
+    for name, nid in spec.inputs.items():
+        v = spec.bindings[nid]
+        leaves[nid] = symbolic.number(v) if _is_scalar(v) else \
+            np.vectorize(symbolic.number, otypes=[object])(v)
+    for name, nid in spec.params.items():
+        v = spec.bindings[nid]
+        if _is_scalar(v):
+            sym = symbolic.symbol(name)
+            leaves[nid] = sym
+            param_symbols[name] = sym
+            point[sym] = v
+        else:
+            syms = np.empty(v.shape, dtype=object)
+            for idx in np.ndindex(v.shape):
+                syms[idx] = symbolic.symbol(f"{name}[{','.join(map(str, idx))}]")
+                point[syms[idx]] = float(v[idx])
+            leaves[nid] = syms
+            param_symbols[name] = syms
+    expr = symbolic.to_sympy(spec.graph, spec.loss, leaves)
+    result = {}
+    for name, syms in param_symbols.items():
+        if isinstance(syms, np.ndarray):
+            out = np.zeros(syms.shape)
+            for idx in np.ndindex(syms.shape):
+                value = symbolic.evaluate(expr.diff(syms[idx]), point)
+                out[idx] = math.nan if value is None else value
+            result[name] = out
+        else:
+            value = symbolic.evaluate(expr.diff(syms), point)
+            result[name] = math.nan if value is None else value
+    return result
+
+
+# ------------------------------------------------------------- comparison ---
+def _max_rel(a: Any, b: Any) -> float:
+    if _is_scalar(a) and _is_scalar(b):
+        return numeric.rel_error(a, b)
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    mask = ~(np.isnan(a) | np.isnan(b))
+    if not mask.any():
+        return 0.0
+    diff = np.abs(a - b)[mask]
+    scale = np.maximum(np.maximum(np.abs(a), np.abs(b))[mask], numeric.TINY)
+    rel = np.where(diff == 0, 0.0, diff / scale)
+    return float(rel.max())
+
+
+def _all_close(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    if _is_scalar(a) and _is_scalar(b):
+        if math.isnan(a) or math.isnan(b):
+            return True
+        return numeric.close(a, b, rtol, atol)
+    import numpy as np
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    mask = ~(np.isnan(a) | np.isnan(b))
+    diff = np.abs(a - b)[mask]
+    scale = np.maximum(np.abs(a), np.abs(b))[mask]
+    return bool((diff <= np.maximum(rtol * scale, atol)).all())
+
+
+def _compare(name, rev, num, num_err, sym, kink, rtol, atol, spec, values) -> ParamResult:
+    slack = max(atol, 4.0 * float(num_err))
+    rn = _all_close(rev, num, rtol, slack)
+    rs = sym is None or _all_close(rev, sym, rtol, atol)
+    sn = sym is None or _all_close(sym, num, rtol, slack)
+    rel = _max_rel(rev, num)
+    if sym is not None:
+        rel = max(rel, _max_rel(rev, sym))
+    result = ParamResult(name, _shape(rev), rev, num, sym, rel, True, numeric.band(rel),
+                         float(num_err), kink=kink)
+    if rn and rs:
+        return result
+    if kink and rs:
+        result.band = "kink"
+        result.attribution = ("kink: a relu/abs argument is at or near 0, where central "
+                              "differences straddle the corner; reverse mode uses the "
+                              "subgradient 0")
+        return result
+    if sym is not None and rs and not rn:
+        result.band = "fd-artefact"
+        result.attribution = ("finite-difference artefact (step, precision or kink): "
+                              "reverse mode and SymPy agree")
+        return result
+    result.ok = False
+    if sym is not None and sn and not rs:
+        culprit = suspect_op(spec, values)
+        result.attribution = "backprop bug" + (f" in {culprit}" if culprit else "") + \
+            ": SymPy and central differences agree, reverse mode does not"
+    elif sym is None:
+        result.attribution = ("reverse mode and central differences disagree "
+                              "(symbolic skipped): inconclusive")
+    else:
+        result.attribution = "inconclusive: all three methods disagree"
+    return result
+
+
+def suspect_op(spec: Spec, values: list) -> str | None:
+    """The first op on the loss's path whose VJP disagrees with its own forward."""
+    g = spec.graph
+    for i in g.ancestors(spec.loss):
+        node = g.nodes[i]
+        if node.op not in OPS or not node.args:
+            continue
+        args = [values[a] for a in node.args]
+        if not all(_is_scalar(a) for a in args):
+            continue
+        op = OPS[node.op]
+        for k in range(len(args)):
+            def f(t, k=k):
+                moved = list(args)
+                moved[k] = t
+                return op.forward(*moved)
+            try:
+                local = op.vjp[k](1.0, values[i], *args)
+                diff = numeric.central_difference(f, args[k])
+            except (ArithmeticError, ValueError):
+                continue
+            if not numeric.close(local, diff.value, 1e-5, max(1e-8, 4 * diff.error)):
+                label = g.labels.get(i)
+                return f"op '{node.op}'" + (f" (node '{label}')" if label else "") + \
+                    (f" at column {node.col}" if node.col else "")
+    return None
+
+
+# ---------------------------------------------------------------- descent ---
+def _descent_step(spec: Spec, report: CheckReport, rate: float) -> None:
+    bindings = dict(spec.bindings)
+    for p in report.params:
+        nid = spec.params[p.name]
+        old = spec.bindings[nid]
+        new = old - rate * p.reverse
+        bindings[nid] = new
+        report.update.append({"name": p.name, "old": old, "grad": p.reverse, "new": new})
+    report.lr = rate
+    with _errstate():
+        report.loss_after = reverse.forward(spec.graph, bindings, spec.loss)[spec.loss]

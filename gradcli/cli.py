@@ -1,0 +1,194 @@
+"""Typer commands, a few lines each; every failure becomes an exit code.
+
+Exit codes: 0 all computed and every check passed; 1 a check failed;
+2 the input could not be used.  Errors are one `error: <where>: <what>` line
+on stderr, never a traceback (unless --debug).  SymPy, numpy and Rich are
+imported inside the commands, so `gradcli --help` starts fast.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from gradcli import __version__
+from gradcli.errors import GradcliError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Gradient checker and backprop calculator: symbolic, reverse-mode and "
+         "numeric derivatives, explained step by step.",
+)
+
+
+class Format(str, Enum):
+    text = "text"
+    markdown = "markdown"
+    latex = "latex"
+
+
+_debug = False
+
+
+def _fail(exc: BaseException) -> int:
+    """Print one error line (and any caret detail) to stderr; return the exit code."""
+    if isinstance(exc, GradcliError):
+        print(exc.line(), file=sys.stderr)
+        if exc.detail:
+            print(exc.detail, file=sys.stderr)
+        code = exc.exit_code
+    elif isinstance(exc, KeyboardInterrupt):
+        print("error: interrupted", file=sys.stderr)
+        code = 130
+    elif isinstance(exc, RecursionError):
+        print("error: input nested too deeply for this machine", file=sys.stderr)
+        code = 2
+    elif isinstance(exc, MemoryError):
+        print("error: out of memory: the input is too large", file=sys.stderr)
+        code = 2
+    else:
+        print(f"error: internal error: {type(exc).__name__}: {exc} "
+              f"(rerun with --debug for a traceback)", file=sys.stderr)
+        code = 2
+    if _debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    return code
+
+
+def _emit_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, allow_nan=False, default=_json_default) + "\n")
+
+
+def _json_default(value):
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:
+        return tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+@app.command()
+def derive(
+    expression: str = typer.Argument(..., help="The expression, e.g. \"(x**2+1)**3\"."),
+    wrt: Optional[List[str]] = typer.Option(
+        None, "--wrt", help="Differentiate with respect to VAR (repeatable; default: "
+                            "every variable, w2 before w10)."),
+    at: Optional[List[str]] = typer.Option(
+        None, "--at", help="Evaluate at VAR=VALUE (repeatable, or x=1,y=2)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    steps: bool = typer.Option(True, "--steps/--no-steps", help="Show the rule steps."),
+    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    rtol: float = typer.Option(1e-6, "--rtol", help="Relative tolerance of the check."),
+    atol: float = typer.Option(1e-9, "--atol", help="Absolute tolerance of the check."),
+    timeout: float = typer.Option(5.0, "--timeout",
+                                  help="Seconds allowed for symbolic simplification."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
+) -> None:
+    """Differentiate EXPR: simplified derivative, rule steps, and (with --at) the
+    value three ways: symbolic, reverse mode and central differences."""
+    global _debug
+    _debug = debug
+    try:
+        from gradcli.derive import derive as run_derive, parse_bindings
+
+        report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
+                            steps=steps, rtol=rtol, atol=atol, time_budget=timeout)
+        if as_json:
+            _emit_json(report.to_json())
+        else:
+            from gradcli import render
+
+            render.derive_report(report, fmt.value)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        raise typer.Exit(_fail(exc))
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def check(
+    files: List[str] = typer.Argument(..., help="Network definitions (YAML)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
+    rtol: float = typer.Option(1e-5, "--rtol", help="Relative tolerance of the gradient check."),
+    atol: float = typer.Option(1e-8, "--atol", help="Absolute tolerance of the gradient check."),
+    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Show one gradient-descent update."),
+    paths: bool = typer.Option(False, "--paths/--no-paths",
+                               help="Ledger: list every path (default: the short view)."),
+    recurrence: bool = typer.Option(False, "--recurrence",
+                                    help="Ledger: show the backprop recurrence node by node."),
+    full: bool = typer.Option(False, "--full", help="Layer form: force the full "
+                                                    "element-by-element numeric check."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds allowed for SymPy per file."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
+) -> None:
+    """Check FILE...: forward values, every parameter's gradient three ways, the
+    chain-rule ledger, and grading of hand answers (expect)."""
+    global _debug
+    _debug = debug
+    if lr is not None and lr <= 0:
+        raise typer.Exit(_fail(GradcliError("--lr must be positive", "--lr")))
+    worst = 0
+    for path in files:
+        try:
+            from gradcli import check as checker, spec as specs
+
+            loaded = specs.load(path)
+            report = checker.run(loaded, rtol=rtol, atol=atol, lr=lr, symbolic_budget=timeout,
+                                 full=full, progress=None if as_json else _progress())
+            if as_json:
+                from gradcli.render import check_json
+
+                _emit_json(check_json(report))
+            else:
+                from gradcli import render
+
+                render.check_report(report, fmt.value, show_paths=paths,
+                                    show_recurrence=recurrence)
+            code = 0 if report.ok else 1
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+            code = _fail(exc)
+        worst = max(worst, code)
+    raise typer.Exit(worst)
+
+
+def _progress():
+    """A progress callback drawing on stderr (only when stderr is a terminal)."""
+    if not sys.stderr.isatty():
+        return None
+    from gradcli.render import progress_callback
+
+    return progress_callback()
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"gradcli {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version,
+                                       is_eager=True, help="Show the version.")) -> None:
+    """Gradient checker and backprop calculator."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
+    except Exception as exc:  # usage errors from the option parser
+        message = getattr(exc, "format_message", None)
+        if message is None:
+            sys.exit(_fail(exc))
+        print(f"error: usage: {message()} (see gradcli --help)", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt as exc:
+        code = _fail(exc)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,194 @@
+"""`gradcli derive` as a library call: expression text in, DeriveReport out.
+
+The derivative comes three ways: SymPy (from the op table's SymPy forms),
+the reverse-mode engine and central differences, compared pairwise.
+"""
+from __future__ import annotations
+
+import re
+
+from gradcli import numeric, reverse
+from gradcli.errors import GradcliError, NonFiniteError
+from gradcli.graph import Graph
+from gradcli.ops import OPS
+from gradcli.parse import parse
+from gradcli.report import DerivativeRow, DeriveReport
+
+DEFAULT_RTOL = 1e-6
+DEFAULT_ATOL = 1e-9
+
+
+def natural_key(name: str) -> list:
+    """Sort key putting w2 before w10."""
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
+
+
+def parse_bindings(items: list[str], option: str = "--at") -> dict[str, float]:
+    """`x=1`, `x=1,y=2` (values may be constant expressions such as pi/4)."""
+    bindings: dict[str, float] = {}
+    for item in items:
+        for part in (p.strip() for p in item.split(",")):
+            if not part:
+                continue
+            name, sep, text = part.partition("=")
+            name, text = name.strip(), text.strip()
+            if not sep or not name or not text:
+                raise GradcliError(f"expected NAME=VALUE, got '{part}'", option)
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+                raise GradcliError(f"'{name}' is not a variable name", option)
+            bindings[name] = constant_value(text, f"{option} {name}")
+    return bindings
+
+
+def constant_value(text: str, where: str) -> float:
+    """The value of a constant expression (a number, pi/4, 2**-3), finite only."""
+    lowered = text.strip().lower()
+    if lowered in {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "-infinity"}:
+        raise NonFiniteError(f"value must be finite, got '{text}'", where)
+
+    def no_names(name: str, col: int) -> int:
+        raise GradcliError(f"value must be a number, got '{text}'", where)
+
+    parsed = parse(text, resolve=no_names, where=where)
+    return reverse.forward(parsed.graph, {}, parsed.root)[parsed.root]
+
+
+def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None = None,
+           steps: bool = True, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
+           time_budget: float = 5.0) -> DeriveReport:
+    parsed = parse(text)
+    graph, root = parsed.graph, parsed.root
+    variables = sorted(graph.variables, key=natural_key)
+    at = dict(at or {})
+    unknown = [n for n in at if n not in graph.variables]
+    if unknown:
+        raise GradcliError(f"'{unknown[0]}' is not a variable of the expression "
+                           f"(variables: {', '.join(variables) or 'none'})", "--at")
+    targets = list(dict.fromkeys(wrt)) if wrt else variables
+    for name in targets:
+        if name not in graph.variables:
+            raise GradcliError(f"'{name}' is not a variable of the expression "
+                               f"(variables: {', '.join(variables) or 'none'})", "--wrt")
+    _check_tensor_free(graph, root)
+
+    from gradcli import symbolic  # SymPy is heavy: import only when deriving
+
+    expr = symbolic.to_sympy(graph, root)
+    report = DeriveReport(symbolic.to_text(expr), variables, at, [])
+    bound = bool(variables) and all(v in at for v in variables)
+    if at and not bound:
+        missing = [v for v in variables if v not in at]
+        report.notes.append(f"values need every variable bound; missing: {', '.join(missing)}")
+    point = ", ".join(f"{k}={_num(v)}" for k, v in at.items())
+    engine = _engine_results(graph, root, targets, at, point) if bound else {}
+
+    deadline_share = time_budget / max(len(targets), 1)
+    for name in targets:
+        sym = symbolic.symbol(name)
+        raw = expr.diff(sym)
+        simple, finished = symbolic.simplify_bounded(raw, deadline_share)
+        row = DerivativeRow(name, symbolic.to_text(simple), finished, symbolic.to_latex(simple))
+        if not finished:
+            row.note = "simplification ran out of time: unsimplified form shown"
+        if bound:
+            _fill_values(row, raw, engine[name], at, rtol, atol)
+        report.gradient.append(row)
+        if steps:
+            report.steps.append(_steps_for(graph, root, name, deadline_share))
+    report.ok = all(r.ok for r in report.gradient)
+    return report
+
+
+def _check_tensor_free(graph: Graph, root: int) -> None:
+    for i in graph.ancestors(root):
+        op = graph.nodes[i].op
+        if op in OPS and not OPS[op].elementwise:
+            raise GradcliError(f"{op} needs tensors: use it in a `gradcli check` file "
+                               f"(derive works on scalar expressions)",
+                               f"column {graph.nodes[i].col}")
+
+
+def _num(v: float) -> str:
+    return f"{v:.10g}"
+
+
+def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, float],
+                    point: str) -> dict[str, dict]:
+    """Reverse-mode gradient and central differences for every target."""
+    ids = {name: graph.variables[name] for name in at}
+    bindings = {ids[n]: float(v) for n, v in at.items()}
+    wrt = [graph.variables[n] for n in targets]
+    _, grads, back = reverse.gradient(graph, bindings, root, wrt, point=point)
+    kink_ops = sorted({graph.nodes[k].op for k in back.kinks})
+    results = {}
+    for name, node_id, grad in zip(targets, wrt, grads):
+        def f(t: float, node_id=node_id) -> float:
+            moved = dict(bindings)
+            moved[node_id] = t
+            return reverse.forward(graph, moved, root, point)[root]
+
+        try:
+            diff = numeric.central_difference(f, bindings[node_id])
+            crossing = _kink_crossed(graph, root, bindings, node_id, diff.step)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"central differences for d/d{name} left the domain: "
+                                 f"{exc.what}", exc.where) from None
+        results[name] = {"reverse": grad, "numeric": diff.value, "error": diff.error,
+                         "kinks": kink_ops, "crossing": crossing}
+    return results
+
+
+def _kink_crossed(graph: Graph, root: int, bindings: dict[int, float], node_id: int,
+                  h: float) -> list[str]:
+    """Kink ops (relu, abs) whose argument changes sign within the FD step."""
+    base = reverse.forward(graph, bindings, root)
+    crossed = set()
+    for t in (bindings[node_id] - h, bindings[node_id] + h):
+        moved = dict(bindings)
+        moved[node_id] = t
+        vals = reverse.forward(graph, moved, root)
+        for i in range(root + 1):
+            node = graph.nodes[i]
+            if node.op in OPS and OPS[node.op].kink is not None:
+                a, b = base[node.args[0]], vals[node.args[0]]
+                if (a > 0) != (b > 0) or (a < 0) != (b < 0):
+                    crossed.add(node.op)
+    return sorted(crossed)
+
+
+def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
+                 rtol: float, atol: float) -> None:
+    from gradcli import symbolic
+
+    values = {symbolic.symbol(k): v for k, v in at.items()}
+    row.value = symbolic.evaluate(raw, values)
+    row.reverse = float(engine["reverse"])
+    row.numeric = float(engine["numeric"])
+    row.numeric_error = float(engine["error"])
+    pairs = [(row.reverse, row.numeric)]
+    if row.value is not None:
+        pairs += [(row.value, row.reverse), (row.value, row.numeric)]
+    row.rel_error = max(numeric.rel_error(a, b) for a, b in pairs)
+    # The numeric estimate is trusted only to its own error estimate.
+    slack = max(atol, 4.0 * row.numeric_error)
+    agree_numeric = all(numeric.close(a, b, rtol, slack) for a, b in pairs[:1] + pairs[2:])
+    agree_symbolic = row.value is None or numeric.close(row.value, row.reverse, rtol, atol)
+    row.ok = agree_numeric and agree_symbolic
+    row.band = numeric.band(row.rel_error)
+    kinks = engine["kinks"] or engine["crossing"]
+    if kinks:
+        row.kink = True
+        row.band = "kink"
+        where = "at" if engine["kinks"] else "within the finite-difference step of"
+        row.note = (f"{' and '.join(kinks)} is {where} its kink (argument 0): the engine "
+                    f"uses the subgradient 0; the numeric value is not a derivative there")
+        row.ok = True  # a kink is reported as such, not as a failed check
+    elif row.value is None:
+        row.note = "the symbolic derivative has no real value here"
+
+
+def _steps_for(graph: Graph, root: int, name: str, budget: float) -> dict:
+    from gradcli import steps
+
+    tree = steps.explain(graph, root, name, time_budget=budget)
+    return {"wrt": name, "tree": tree, "substitution": steps.substitution_view(tree)}

@@ -1,0 +1,148 @@
+"""Grading hand answers (`expect`) and diagnosing the usual mistakes.
+
+An answer passes when |expected - actual| <= max(rtol*|actual|, atol).  A
+wrong one gets a diagnosis where one fits: sign flipped, off by a factor of
+2 (the 1/2 in the loss), one chain factor or one path left out, the learning
+rate applied, the updated value given instead of the gradient, or a wrong
+forward value that explains a wrong gradient.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from gradcli import reverse
+from gradcli.spec import Spec
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, float)
+
+
+def passes(expected: Any, actual: Any, rtol: float, atol: float) -> bool:
+    if _scalar(expected) and _scalar(actual):
+        return abs(expected - actual) <= max(rtol * abs(actual), atol)
+    import numpy as np
+
+    e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
+    if e.shape != a.shape:
+        return False
+    return bool((np.abs(e - a) <= np.maximum(rtol * np.abs(a), atol)).all())
+
+
+def grade(spec: Spec, values: list, report) -> None:
+    params = {p.name: p for p in report.params}
+    wrong_nodes: dict[str, Any] = {}
+    for item in spec.expect:
+        if item.name == "loss":
+            actual = report.loss
+        elif item.name.startswith("grad."):
+            actual = params[item.name[5:]].reverse
+        else:
+            actual = values[spec.named[item.name]]
+        entry = {"name": item.name, "expected": item.value, "actual": actual,
+                 "ok": True, "diagnosis": None, "where": item.where, "ledger": None}
+        if not _scalar(item.value) and not _scalar(actual) and item.value.shape != actual.shape:
+            entry.update(ok=False, diagnosis=f"shape {list(item.value.shape)} given, the value "
+                                             f"has shape {list(actual.shape)}")
+        elif not _scalar(item.value) and _scalar(actual) or _scalar(item.value) and not _scalar(actual):
+            entry.update(ok=False, diagnosis="a scalar and a tensor cannot match")
+        elif not passes(item.value, actual, spec.rtol, spec.atol):
+            entry["ok"] = False
+            if not item.name.startswith("grad.") and item.name != "loss":
+                wrong_nodes[item.name] = item.value
+        report.expect.append(entry)
+    for entry in report.expect:
+        if entry["ok"] or entry["diagnosis"]:
+            continue
+        entry["diagnosis"] = diagnose(spec, values, report, entry, wrong_nodes)
+        if entry["name"].startswith("grad."):
+            from gradcli.ledger import chain_line
+
+            p = params[entry["name"][5:]]
+            if p.chain:
+                entry["ledger"] = chain_line(p.chain, p.name, report.loss_name)
+
+
+def diagnose(spec: Spec, values: list, report, entry: dict, wrong_nodes: dict) -> str | None:
+    e, a = entry["expected"], entry["actual"]
+    rtol, atol = spec.rtol, spec.atol
+
+    def near(x: Any, y: Any) -> bool:
+        return passes(x, y, rtol, atol)
+
+    if near(e, -a) and not near(a, 0.0 * a):
+        return "sign flipped"
+    if near(e, 2 * a):
+        return "off by a factor of 2 (twice the true value: the 1/2 of the loss left out?)"
+    if near(e, a / 2):
+        return "off by a factor of 1/2 (half the true value: the 2 from the square left out?)"
+    name = entry["name"]
+    if name.startswith("grad."):
+        found = _chain_diagnosis(report, name[5:], e, near)
+        if found:
+            return found
+        rate = report.lr if report.lr is not None else spec.lr
+        if rate is not None:
+            if near(e, rate * a):
+                return f"this is lr × gradient (lr = {rate:g}), not the gradient"
+            old = spec.bindings[spec.params[name[5:]]]
+            if near(e, old - rate * a):
+                return f"this is the updated value (old - lr × gradient, lr = {rate:g}), " \
+                       f"not the gradient"
+        found = _forward_diagnosis(spec, values, name[5:], e, wrong_nodes, near)
+        if found:
+            return found
+    elif wrong_nodes and name == "loss":
+        pass
+    if _scalar(e) and _scalar(a) and abs(e - a) <= 0.05 * max(abs(a), 1e-12):
+        return "close but outside the tolerance: intermediate values rounded too early?"
+    return None
+
+
+def _chain_diagnosis(report, param: str, expected: float, near) -> str | None:
+    p = next(p for p in report.params if p.name == param)
+    if not p.chain or not _scalar(expected):
+        return None
+    total = sum(path["product"] for path in p.chain)
+    for path in p.chain:
+        for k, f in enumerate(path["factors"]):
+            if abs(f["value"]) in (0.0, 1.0):
+                continue
+            others = 1.0
+            for j, g in enumerate(path["factors"]):
+                if j != k:
+                    others *= g["value"]
+            partial = total - path["product"] + others
+            if near(expected, partial):
+                shown = f" = {f['expr']}" if f.get("expr") else ""
+                return f"matches the chain with one factor left out: missing " \
+                       f"{f['edge']}{shown} ({f['value']:.4g})"
+    if len(p.chain) > 1:
+        for path in p.chain:
+            if near(expected, total - path["product"]):
+                via = " -> ".join(path["path"][1:-1]) or "the direct edge"
+                return f"one path left out: the path through {via} " \
+                       f"({path['product']:.4g})"
+    return None
+
+
+def _forward_diagnosis(spec: Spec, values: list, param: str, expected: Any,
+                       wrong_nodes: dict, near) -> str | None:
+    """Does the student's wrong forward value explain the wrong gradient?"""
+    pid = spec.params[param]
+    for node, given in wrong_nodes.items():
+        nid = spec.named[node]
+        flags = spec.graph.depends_on({nid}, spec.loss)
+        dependents = [i for i in range(spec.loss + 1) if flags[i] and i != nid]
+        try:
+            moved = reverse.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
+            back = reverse.backward(spec.graph, moved, spec.loss, [pid], stop={nid})
+        except Exception:  # a student's value may leave the domain: no diagnosis then
+            continue
+        grad = back.adjoint[pid]
+        if grad is not None and near(expected, grad):
+            actual = values[nid]
+            shown = f"{actual:.4g}" if _scalar(actual) else "the true value"
+            return f"follows from your wrong forward value of {node} " \
+                   f"({given if _scalar(given) else '…'} instead of {shown})"
+    return None

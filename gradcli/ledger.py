@@ -1,0 +1,187 @@
+"""The chain-rule ledger of a graph-form check, as a student writes it.
+
+Edges join named values: an edge from `consumer` to `producer` carries the
+local derivative d consumer / d producer, shown symbolically in the file's
+own names (dyhat/dz_out = yhat*(1 - yhat)) and as a number.  For each
+parameter the ledger lists every path back from the loss and the product of
+its factors (summed over paths); when the paths are too many it shows the
+backprop recurrence instead: dL/dnode = sum over consumers of
+dL/dconsumer * dconsumer/dnode.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from gradcli import reverse
+from gradcli.spec import Spec
+
+MAX_SYMBOLIC_EDGES = 300  # above this many edges, local derivatives are numbers only
+EDGE_BUDGET = 3.0  # seconds for all symbolic edge expressions
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, float)
+
+
+def graph_names(spec: Spec) -> tuple[str, dict[str, int], dict[str, list[str]]]:
+    """The loss's name, name -> node id, and name -> names it uses directly."""
+    ids = dict(spec.named)
+    root = spec.loss_name
+    ids.setdefault(root, spec.loss)
+    return root, ids, {n: list(spec.uses.get(n, [])) for n in ids}
+
+
+def edge_values(spec: Spec, values: list, ids: dict[str, int],
+                uses: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
+    """d consumer / d producer for every edge, other named values held fixed."""
+    named_ids = set(ids.values())
+    result = {}
+    for consumer, producers in uses.items():
+        if not producers:
+            continue
+        cid = ids[consumer]
+        if not _scalar(values[cid]):
+            continue
+        wrt = [ids[p] for p in producers]
+        back = reverse.backward(spec.graph, values, cid, wrt, stop=named_ids - {cid})
+        for p, pid in zip(producers, wrt):
+            adj = back.adjoint[pid] if pid <= cid else None
+            result[(consumer, p)] = 0.0 if adj is None else adj
+    return result
+
+
+def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]],
+                     budget: float = EDGE_BUDGET) -> dict[tuple[str, str], str]:
+    """Local derivatives as text in the file's names (within a time budget)."""
+    if sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
+        return {}
+    from gradcli import symbolic
+
+    named_ids = {nid: name for name, nid in ids.items()}
+    out: dict[tuple[str, str], str] = {}
+    deadline = time.monotonic() + budget
+    try:
+        with symbolic.time_limit(budget):
+            for consumer, producers in uses.items():
+                if not producers or time.monotonic() > deadline:
+                    continue
+                cid = ids[consumer]
+                leaves = {nid: symbolic.symbol(name) for nid, name in named_ids.items()
+                          if nid != cid}
+                expr = symbolic.to_sympy(spec.graph, cid, leaves)
+                if type(expr).__name__ == "ndarray":
+                    continue
+                own = symbolic.symbol(consumer)
+                for p in producers:
+                    d = expr.diff(symbolic.symbol(p))
+                    if expr.free_symbols and not expr.is_Symbol:
+                        d = d.xreplace({expr: own})
+                    out[(consumer, p)] = symbolic.to_text(d)
+    except symbolic.SymbolicTimeout:
+        pass
+    return out
+
+
+def count_paths(root: str, target: str, uses: dict[str, list[str]], cap: int) -> int:
+    """Number of paths root -> target (saturating at cap + 1)."""
+    order = _topological(root, uses)
+    count = {name: 0 for name in order}
+    count[root] = 1
+    for name in order:
+        for p in uses.get(name, []):
+            if p in count:
+                count[p] = min(cap + 1, count[p] + count[name])
+    return count.get(target, 0)
+
+
+def _topological(root: str, uses: dict[str, list[str]]) -> list[str]:
+    """Names reachable from root, consumers before producers (iterative DFS)."""
+    seen, order, stack = set(), [], [(root, False)]
+    while stack:
+        name, done = stack.pop()
+        if done:
+            order.append(name)
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        stack.append((name, True))
+        for p in uses.get(name, []):
+            if p not in seen:
+                stack.append((p, False))
+    return order[::-1]
+
+
+def paths(root: str, target: str, uses: dict[str, list[str]]) -> list[list[str]]:
+    out, stack = [], [[root]]
+    while stack:
+        path = stack.pop()
+        last = path[-1]
+        if last == target:
+            out.append(path)
+            continue
+        for p in reversed(uses.get(last, [])):
+            stack.append(path + [p])
+    return out
+
+
+def attach(spec: Spec, values: list, report, paths_cap: int = 16) -> None:
+    """Fill each ParamResult.chain and report.recurrence."""
+    root, ids, uses = graph_names(spec)
+    scalar = all(_scalar(values[i]) for i in ids.values())
+    numbers = edge_values(spec, values, ids, uses) if scalar else {}
+    texts = edge_expressions(spec, ids, uses) if scalar else {}
+    back = reverse.backward(spec.graph, values, spec.loss, list(ids.values()))
+    adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
+    for p in report.params:
+        total = count_paths(root, p.name, uses, paths_cap)
+        p.paths_total = total
+        if not scalar or total > paths_cap:
+            continue
+        for path in paths(root, p.name, uses):
+            factors, product = [], 1.0
+            for consumer, producer in zip(path, path[1:]):
+                value = numbers.get((consumer, producer), 0.0)
+                product *= value
+                factors.append({"edge": f"d{consumer}/d{producer}",
+                                "expr": texts.get((consumer, producer)), "value": value})
+            p.chain.append({"path": path, "factors": factors, "product": product})
+    inputs = set(spec.inputs)
+    report.recurrence = [row for row in _recurrence(root, uses, adjoint, numbers, texts)
+                         if row["node"] not in inputs]
+    report.extra["ledger_root"] = root
+
+
+def _recurrence(root: str, uses: dict[str, list[str]], adjoint: dict[str, Any],
+                numbers: dict, texts: dict) -> list[dict]:
+    consumers: dict[str, list[str]] = {}
+    for c, producers in uses.items():
+        for p in producers:
+            consumers.setdefault(p, []).append(c)
+    rows = []
+    for name in _topological(root, uses):
+        if name == root:
+            continue
+        terms = [{"consumer": c, "upstream": adjoint.get(c), "local": numbers.get((c, name)),
+                  "expr": texts.get((c, name))} for c in consumers.get(name, [])
+                 if adjoint.get(c) is not None]
+        rows.append({"node": name, "value": adjoint.get(name), "terms": terms})
+    return rows
+
+
+def chain_line(chain: list[dict], param: str, root: str, digits: int = 4) -> str:
+    """dL/dw3 = dL/dyhat · dyhat/dz_out · dz_out/dw3 = (-0.1649)(0.1378)(0.7503) = -0.01704"""
+    parts = []
+    for path in chain:
+        names = " · ".join(f["edge"] for f in path["factors"])
+        nums = "".join(f"({f['value']:.{digits}g})" for f in path["factors"])
+        parts.append((names, nums, path["product"]))
+    lhs = f"d{root}/d{param}"
+    if len(parts) == 1:
+        names, nums, prod = parts[0]
+        return f"{lhs} = {names} = {nums} = {prod:.{digits}g}"
+    names = " + ".join(p[0] for p in parts)
+    nums = " + ".join(p[1] for p in parts)
+    total = sum(p[2] for p in parts)
+    return f"{lhs} = {names} = {nums} = {total:.{digits}g}"

@@ -1,0 +1,675 @@
+"""Finite-difference gradient checks for dense feed-forward ("layer") networks.
+
+Conventions (the user contract)
+-------------------------------
+Dense layer k (k from 1): ``z_k = a_{k-1} @ W_k.T + b_k`` with ``W_k`` of shape
+[units, inputs] (like ``torch.nn.Linear``) and ``b_k`` of shape [units];
+``a_0 = x`` of shape [B, n_in] (one row per sample); ``a_k = act_k(z_k)``.
+Activations: linear, sigmoid, tanh, relu, softmax (over the last axis).
+Losses (B = batch size, sums over all output units):
+
+* ``squared_error``         (1/B) sum (yhat - y)^2
+* ``half_squared_error``    (1/B) sum 0.5 (yhat - y)^2
+* ``mse``                   mean over all B*K elements of (yhat - y)^2
+* ``binary_cross_entropy``  -(1/B) sum [y log yhat + (1-y) log(1-yhat)];
+  after a sigmoid output it is computed from the logits z as
+  (1/B) sum [softplus(z) - y z]
+* ``cross_entropy``         -(1/B) sum y log yhat with y one-hot [B, K]; after a
+  softmax output it is computed from the logits with log_softmax.
+
+Everything here is *numeric*: it evaluates the forward function only and
+never uses backward code, so it is an independent check of any backprop.
+
+Full mode (:func:`numeric_gradients`)
+-------------------------------------
+A central difference ``(L(theta + h e) - L(theta - h e)) / 2h`` for every
+parameter, with ``h = EPS**(1/3) * max(1, |theta|)`` per element.  Naively that
+is two full forward passes per parameter.  Here the same function values are
+organised incrementally from one cached forward pass:
+
+* Perturbing ``W_k[i, j]`` by ``+-h`` changes only column i of ``z_k``, by
+  ``+-h * a_{k-1}[:, j]`` (``b_k[i]``: by ``+-h``).  With an elementwise
+  activation only column i of ``a_k`` changes, by ``t = act(z + dz) - act(z)``,
+  so ``z_{k+1}`` changes by the rank-1 term ``t (outer) W_{k+1}[:, i]``.  That
+  is evaluated for a block of perturbations at once as a [P, rows, n_{k+1}]
+  array; the layers above it are recomputed in full, batched (one matmul of
+  [P*rows, n] @ W.T per layer).
+* Batch rows whose change ``t`` is exactly zero (a relu unit that stays off,
+  an input that is 0) give identical loss terms on both sides and are skipped.
+* In the output layer with an elementwise activation only unit i's loss term
+  changes, so each perturbation costs O(B).  A softmax layer gets its changed
+  rows recomputed in full (log-sum-exp per row, O(B K) per perturbation).
+* The difference is summed per batch row, ``sum_b (l_b(+) - l_b(-))``, which is
+  the same number as ``L(+) - L(-)`` (L is a sum of per-row terms) without the
+  unchanged rows' rounding.
+
+Blocks are sized so each block's arrays stay well under ~200 MB (and small
+enough to stay in cache).  For a two-layer net the cost per parameter is
+O(B * n_out), i.e. about (n_out / n_hidden) of one forward pass, instead of
+two forward passes.
+
+Fast mode
+---------
+* :func:`directional_check`: ``v . grad`` against a Richardson-extrapolated
+  central difference of ``t -> L(theta + t v)`` along random Gaussian
+  directions v (each direction's seed is recorded).  Cost: 5 forward passes
+  per direction.
+* :func:`sampled_entries`: randomly sampled single entries of every tensor
+  (biases included), each checked with the incremental difference above.
+* :func:`localize`: finds the worst elements once a directional check fails,
+  without a full scan; see its docstring for the cost.
+
+Names: tensors are "W1", "b1", "W2", ...; elements are named like ``W2[3, 7]``
+and ``b1[4]``; rel_error = |a - n| / max(|a|, |n|, 1e-300).
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from .errors import GradcliError, NonFiniteError
+from .numeric import EPS, TINY, central_difference
+
+ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "softmax")
+ELEMENTWISE = frozenset(("linear", "sigmoid", "tanh", "relu"))
+LOSSES = ("squared_error", "half_squared_error", "mse",
+          "binary_cross_entropy", "cross_entropy")
+
+#: EPS**(1/3): the relative step of the central differences.
+CBRT_EPS = EPS ** (1.0 / 3.0)
+#: Upper bound on the bytes one block of perturbations may use.
+MEMORY_BUDGET = 200 * 2**20
+#: Target number of float64 elements in one block's widest array (cache size).
+_BLOCK_ELEMENTS = 1 << 17
+#: Default tolerances of the fast-mode checks.
+RTOL = 1e-6
+
+Progress = Callable[[int, int], None]
+Grads = Sequence[tuple[np.ndarray, np.ndarray]]
+
+
+# ---------------------------------------------------------------------------
+# Network, activations, losses, forward pass
+
+
+@dataclass
+class Layer:
+    """A dense layer: ``z = a @ W.T + b``, ``a_out = activation(z)``."""
+
+    W: np.ndarray
+    b: np.ndarray
+    activation: str = "linear"
+
+    def __post_init__(self) -> None:
+        self.W = np.asarray(self.W, dtype=np.float64)
+        self.b = np.asarray(self.b, dtype=np.float64)
+        if self.W.ndim != 2:
+            raise GradcliError(f"W must be a matrix [units, inputs], got shape {self.W.shape}")
+        if self.b.shape != (self.W.shape[0],):
+            raise GradcliError(f"b must have shape ({self.W.shape[0]},) to match W "
+                               f"{self.W.shape}, got {self.b.shape}")
+        if self.activation not in ACTIVATIONS:
+            raise GradcliError(f"unknown activation '{self.activation}' "
+                               f"(expected one of {', '.join(ACTIVATIONS)})")
+
+    @property
+    def units(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def inputs(self) -> int:
+        return self.W.shape[1]
+
+
+def activate(z: np.ndarray, name: str) -> np.ndarray:
+    """The activation `name` applied to z (softmax over the last axis)."""
+    if name == "linear":
+        return z
+    if name == "sigmoid":
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-z))
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "softmax":
+        e = np.exp(z - z.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+    raise GradcliError(f"unknown activation '{name}'")
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def _ylog(y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """y * log(p), with 0 where y == 0 (so 0 log 0 = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y != 0, y * np.log(np.where(y != 0, p, 1.0)), 0.0)
+
+
+def _elem_loss(z: np.ndarray, act: str, y: np.ndarray, loss: str) -> np.ndarray:
+    """Per-element loss terms for an elementwise output activation (unscaled)."""
+    if loss == "binary_cross_entropy" and act == "sigmoid":
+        return np.logaddexp(0.0, z) - y * z  # softplus(z) - y z
+    return _loss_of_output(activate(z, act), y, loss)
+
+
+def _loss_of_output(a: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+    if loss in ("squared_error", "mse"):
+        d = a - y
+        return d * d
+    if loss == "half_squared_error":
+        d = a - y
+        return 0.5 * (d * d)
+    if loss == "binary_cross_entropy":
+        return -(_ylog(y, a) + _ylog(1.0 - y, 1.0 - a))
+    if loss == "cross_entropy":
+        return -_ylog(y, a)
+    raise GradcliError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)})")
+
+
+def row_losses(z: np.ndarray, act: str, y: np.ndarray, loss: str) -> np.ndarray:
+    """Unscaled loss of each batch row, from the output pre-activation z [..., B, K]."""
+    if act == "softmax":
+        if loss == "cross_entropy":
+            return -(y * log_softmax(z)).sum(axis=-1)
+        return _loss_of_output(activate(z, act), y, loss).sum(axis=-1)
+    return _elem_loss(z, act, y, loss).sum(axis=-1)
+
+
+def loss_scale(loss: str, batch: int, outputs: int) -> float:
+    """The factor in front of the sum: 1/(B K) for mse, 1/B otherwise."""
+    if loss not in LOSSES:
+        raise GradcliError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)})")
+    return 1.0 / (batch * outputs) if loss == "mse" else 1.0 / batch
+
+
+def one_hot(labels: np.ndarray, classes: int) -> np.ndarray:
+    """Class indices [B] -> one-hot rows [B, classes]."""
+    labels = np.asarray(labels).astype(np.int64).ravel()
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise GradcliError(f"class index out of range 0..{classes - 1}")
+    out = np.zeros((labels.size, classes))
+    out[np.arange(labels.size), labels] = 1.0
+    return out
+
+
+def forward_batch(layers: Sequence[Layer], x: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The forward pass: (zs, acts) with zs[k] = z_{k+1}, acts[0] = x, acts[k+1] = a_{k+1}.
+
+    Lists are 0-based: zs[0] is the first layer's pre-activation.
+    """
+    a = np.asarray(x, dtype=np.float64)
+    zs: list[np.ndarray] = []
+    acts = [a]
+    for layer in layers:
+        z = a @ layer.W.T + layer.b
+        a = activate(z, layer.activation)
+        zs.append(z)
+        acts.append(a)
+    return zs, acts
+
+
+def forward(layers: Sequence[Layer], x: np.ndarray) -> np.ndarray:
+    """The network output a_L for the batch x."""
+    return forward_batch(layers, x)[1][-1]
+
+
+def forward_loss(layers: Sequence[Layer], x: np.ndarray, y: np.ndarray, loss: str) -> float:
+    """The loss L(theta) for batch x with targets y: the reference forward function."""
+    layers, x, y = _check(layers, x, y, loss)
+    zs, _ = forward_batch(layers, x)
+    return float(loss_scale(loss, *y.shape) * row_losses(zs[-1], layers[-1].activation, y, loss).sum())
+
+
+def _check(layers: Sequence[Layer], x, y, loss: str) -> tuple[list[Layer], np.ndarray, np.ndarray]:
+    layers = list(layers)
+    if not layers:
+        raise GradcliError("the network has no layers")
+    for n, layer in enumerate(layers, 1):
+        if not isinstance(layer, Layer):
+            raise GradcliError(f"layer {n} is not a Layer")
+    if loss not in LOSSES:
+        raise GradcliError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)})")
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != layers[0].inputs:
+        raise GradcliError(f"x must have shape [B, {layers[0].inputs}], got {x.shape}")
+    for n in range(1, len(layers)):
+        if layers[n].inputs != layers[n - 1].units:
+            raise GradcliError(f"W{n + 1} has {layers[n].inputs} inputs but layer {n} "
+                               f"has {layers[n - 1].units} units")
+    shape = (x.shape[0], layers[-1].units)
+    y = np.asarray(y, dtype=np.float64)
+    if y.shape != shape:
+        if y.size != shape[0] * shape[1]:
+            raise GradcliError(f"y must have shape [{shape[0]}, {shape[1]}] "
+                               f"(one-hot rows for cross_entropy), got {y.shape}")
+        y = y.reshape(shape)
+    return layers, x, y
+
+
+def tensor_names(layers: Sequence[Layer]) -> list[str]:
+    """["W1", "b1", "W2", "b2", ...]."""
+    return [f"{t}{k}" for k in range(1, len(layers) + 1) for t in "Wb"]
+
+
+def _check_grads(layers: Sequence[Layer], grads: Grads) -> list[tuple[np.ndarray, np.ndarray]]:
+    grads = list(grads)
+    if len(grads) != len(layers):
+        raise GradcliError(f"expected gradients for {len(layers)} layers, got {len(grads)}")
+    out = []
+    for k, (layer, pair) in enumerate(zip(layers, grads), 1):
+        dW, db = (np.asarray(g, dtype=np.float64) for g in pair)
+        if dW.shape != layer.W.shape or db.size != layer.b.size:
+            raise GradcliError(f"gradient of layer {k} has shapes {dW.shape}, {db.shape}; "
+                               f"expected {layer.W.shape}, {layer.b.shape}")
+        out.append((dW, db.reshape(layer.b.shape)))
+    return out
+
+
+def _rel(a: float, n: float) -> float:
+    d = abs(a - n)
+    return 0.0 if d == 0.0 else d / max(abs(a), abs(n), TINY)
+
+
+# ---------------------------------------------------------------------------
+# The incremental central difference
+
+
+class _Net:
+    """One cached forward pass and the incremental central differences from it."""
+
+    def __init__(self, layers: Sequence[Layer], x, y, loss: str):
+        self.layers, self.x, self.y = _check(layers, x, y, loss)
+        self.loss = loss
+        self.zs, self.acts = forward_batch(self.layers, self.x)
+        self.batch, self.outputs = self.y.shape
+        self.scale = loss_scale(loss, self.batch, self.outputs)
+        out = self.layers[-1]
+        self.value = float(self.scale * row_losses(self.zs[-1], out.activation, self.y, loss).sum())
+        if not np.isfinite(self.value):
+            raise NonFiniteError("the loss is not finite at the given parameters")
+        self._eye: dict[int, np.ndarray] = {}
+
+    # -- tensors -----------------------------------------------------------
+
+    def tensors(self) -> Iterator[tuple[int, bool]]:
+        for k in range(len(self.layers)):
+            yield k, False
+            yield k, True
+
+    def param(self, k: int, bias: bool) -> np.ndarray:
+        return self.layers[k].b if bias else self.layers[k].W
+
+    @staticmethod
+    def name(k: int, bias: bool) -> str:
+        return f"{'b' if bias else 'W'}{k + 1}"
+
+    # -- block sizes -----------------------------------------------------------
+
+    def _width_above(self, k: int) -> int:
+        """Widest array a perturbation of layer k is propagated through."""
+        layers = self.layers
+        if k == len(layers) - 1 and layers[k].activation in ELEMENTWISE:
+            return 1
+        start = k + 1 if layers[k].activation in ELEMENTWISE else k
+        return max(layer.units for layer in layers[start:])
+
+    def block_size(self, k: int, bias: bool) -> int:
+        """Perturbations per block: cache-sized, and far below the memory budget."""
+        per = 2 * self.batch * self._width_above(k)  # elements per perturbation, both signs
+        cap = max(1, MEMORY_BUDGET // (8 * 8 * per))  # ~8 live arrays of that size
+        size = max(1, min(cap, _BLOCK_ELEMENTS // per))
+        if not bias:
+            n_in = self.layers[k].inputs
+            if n_in <= size:  # whole units: their rows are skipped together
+                size = n_in * (size // n_in)
+            elif n_in <= cap:
+                size = n_in
+        return size
+
+    def blocks(self, k: int, bias: bool) -> Iterator[np.ndarray]:
+        n = self.param(k, bias).size
+        size = self.block_size(k, bias)
+        for lo in range(0, n, size):
+            yield np.arange(lo, min(n, lo + size))
+
+    # -- central differences -------------------------------------------------
+
+    def steps(self, theta: np.ndarray, step: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """The actual steps up and down, as represented: (theta+h)-theta, theta-(theta-h)."""
+        h = CBRT_EPS * np.maximum(1.0, np.abs(theta)) if step is None else np.full_like(theta, step)
+        return (theta + h) - theta, theta - (theta - h)
+
+    def grad_block(self, k: int, bias: bool, flat: np.ndarray, step: float | None = None) -> np.ndarray:
+        """Central differences dL/dtheta for the entries `flat` of W_{k+1} (or b_{k+1})."""
+        flat = np.asarray(flat, dtype=np.int64)
+        layers, last = self.layers, len(self.layers) - 1
+        layer = layers[k]
+        if bias:
+            units = flat
+            theta = layer.b[flat]
+            coef = np.ones((flat.size, self.batch))
+        else:
+            units, j = np.divmod(flat, layer.inputs)
+            theta = layer.W.ravel()[flat]
+            coef = self.acts[k].T[j]  # a_{k-1}[:, j] for each perturbation: [P, B]
+        hp, hm = self.steps(theta, step)
+        dz_up = hp[:, None] * coef
+        dz_down = -hm[:, None] * coef
+        zcol = self.zs[k].T[units]  # [P, B]
+        act = layer.activation
+        if act in ELEMENTWISE and k == last:
+            # Only unit i's loss term changes.
+            ycol = self.y.T[units]
+            with np.errstate(all="ignore"):
+                diff = (_elem_loss(zcol + dz_up, act, ycol, self.loss)
+                        - _elem_loss(zcol + dz_down, act, ycol, self.loss)).sum(axis=1)
+        elif act in ELEMENTWISE:
+            # Only column i of a_k changes: a rank-1 change of z_{k+1}.
+            base = activate(zcol, act)
+            diff = self._rank1(k + 1, activate(zcol + dz_up, act) - base,
+                               activate(zcol + dz_down, act) - base,
+                               layers[k + 1].W.T[units])
+        else:
+            # softmax: the whole row of a_k changes; start from z_k + dz e_i.
+            diff = self._rank1(k, dz_up, dz_down, self._identity(layer.units)[units])
+        return self.scale * diff / (hp + hm)
+
+    def _identity(self, n: int) -> np.ndarray:
+        if n not in self._eye:
+            self._eye[n] = np.eye(n)
+        return self._eye[n]
+
+    def _rank1(self, m: int, t_up: np.ndarray, t_down: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """sum_b [l_b(z_m + t_up w) - l_b(z_m + t_down w)] for each perturbation.
+
+        t_up, t_down: [P, B] changes; w: [P, n_m] directions; z_m is layer m's
+        pre-activation (0-based).  Rows whose change is exactly 0 on both sides
+        contribute exactly 0 and are skipped.
+        """
+        P = t_up.shape[0]
+        live = np.flatnonzero((t_up != 0).any(axis=0) | (t_down != 0).any(axis=0))
+        if live.size == 0:
+            return np.zeros(P)
+        if live.size < self.batch:
+            t_up, t_down = t_up[:, live], t_down[:, live]
+            z0, y = self.zs[m][live], self.y[live]
+        else:
+            z0, y = self.zs[m], self.y
+        t = np.concatenate([t_up, t_down])  # [2P, R]
+        w2 = np.concatenate([w, w])  # [2P, n_m]
+        z = z0[None, :, :] + t[:, :, None] * w2[:, None, :]  # [2P, R, n_m]
+        layers = self.layers
+        with np.errstate(all="ignore"):
+            for q in range(m, len(layers) - 1):
+                a = activate(z, layers[q].activation)
+                nxt = layers[q + 1]
+                z = (a.reshape(-1, a.shape[-1]) @ nxt.W.T + nxt.b).reshape(a.shape[:-1] + (nxt.units,))
+            rows = row_losses(z, layers[-1].activation, y, self.loss)  # [2P, R]
+        return (rows[:P] - rows[P:]).sum(axis=1)
+
+    # -- directional probes ----------------------------------------------------
+
+    def loss_with(self, k: int, W: np.ndarray | None = None, b: np.ndarray | None = None) -> float:
+        """L with layer k's W and/or b replaced (the layers below are reused)."""
+        a = self.acts[k]
+        for q in range(k, len(self.layers)):
+            layer = self.layers[q]
+            Wq = W if (q == k and W is not None) else layer.W
+            bq = b if (q == k and b is not None) else layer.b
+            z = a @ Wq.T + bq
+            a = activate(z, layer.activation)
+        return float(self.scale * row_losses(z, self.layers[-1].activation, self.y, self.loss).sum())
+
+    def loss_along(self, v: list[tuple[np.ndarray, np.ndarray]], t: float) -> float:
+        layers = [Layer(L.W + t * vW, L.b + t * vb, L.activation) for L, (vW, vb) in zip(self.layers, v)]
+        zs, _ = forward_batch(layers, self.x)
+        return float(self.scale * row_losses(zs[-1], layers[-1].activation, self.y, self.loss).sum())
+
+
+# ---------------------------------------------------------------------------
+# Full mode
+
+
+def numeric_gradients(layers: Sequence[Layer], x, y, loss: str, step: float | None = None,
+                      progress: Progress | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Central-difference dL/dW_k and dL/db_k for every element, as [(dW1, db1), ...].
+
+    Each entry is ``(L(theta + h) - L(theta - h)) / 2h`` of the forward function
+    (:func:`forward_loss`) with ``h = EPS**(1/3) * max(1, |theta|)`` (or the
+    fixed `step`), evaluated incrementally (see the module docstring).
+    `progress(done, total)` is called after each block of parameters.
+    """
+    net = _Net(layers, x, y, loss)
+    total = sum(net.param(k, bias).size for k, bias in net.tensors())
+    done = 0
+    out = []
+    for k, layer in enumerate(net.layers):
+        pair = []
+        for bias in (False, True):
+            p = net.param(k, bias)
+            g = np.empty(p.size)
+            for flat in net.blocks(k, bias):
+                g[flat] = net.grad_block(k, bias, flat, step)
+                done += flat.size
+                if progress is not None:
+                    progress(done, total)
+            pair.append(g.reshape(p.shape))
+        out.append((pair[0], pair[1]))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Fast mode
+
+
+@dataclass(frozen=True)
+class Direction:
+    """One directional check: v . grad against the central difference along v."""
+
+    index: int
+    seed: int  # random_direction(layers, seed) gives v again
+    reverse: float  # v . grad (the supplied gradient)
+    numeric: float  # Richardson-extrapolated d/dt L(theta + t v) at t = 0
+    rel_error: float
+    error: float  # estimated error of `numeric`
+    step: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One gradient element: supplied (reverse) against numeric."""
+
+    tensor: str  # "W2", "b1", ...
+    index: tuple[int, ...]
+    reverse: float
+    numeric: float
+    rel_error: float
+    ok: bool = True
+
+    @property
+    def name(self) -> str:
+        return f"{self.tensor}[{', '.join(str(i) for i in self.index)}]"
+
+    @property
+    def abs_error(self) -> float:
+        return abs(self.reverse - self.numeric)
+
+
+def random_direction(layers: Sequence[Layer], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The Gaussian direction [(vW1, vb1), ...] of a given seed."""
+    rng = np.random.default_rng(seed)
+    return [(rng.standard_normal(L.W.shape), rng.standard_normal(L.b.shape)) for L in layers]
+
+
+def _atol(net: _Net, atol: float | None) -> float:
+    # The rounding noise of a central difference is about EPS |L| / h ~ 4e-11 |L|.
+    return 1e-9 * max(1.0, abs(net.value)) if atol is None else atol
+
+
+def _agree(a: float, n: float, rtol: float, atol: float, err: float = 0.0) -> bool:
+    return abs(a - n) <= max(rtol * max(abs(a), abs(n)), atol, 3.0 * err)
+
+
+def directional_check(layers: Sequence[Layer], x, y, loss: str, grads: Grads,
+                      n_directions: int = 3, seed: int = 0, rtol: float = RTOL,
+                      atol: float | None = None) -> list[Direction]:
+    """Compare v . grad with the central difference of L along random directions v.
+
+    Direction d uses ``v = random_direction(layers, seed + d)`` (Gaussian
+    entries in every tensor) and step ``h = EPS**(1/3) * max(1, max|theta|)``,
+    with Richardson extrapolation from h and h/2.  Cost: 5 forward passes
+    per direction.  A direction passes when the two numbers agree within
+    `rtol` relatively, or within max(atol, 3 * the difference's error estimate).
+    """
+    net = _Net(layers, x, y, loss)
+    grads = _check_grads(net.layers, grads)
+    atol = _atol(net, atol)
+    theta_max = max(max(float(np.abs(L.W).max(initial=0)), float(np.abs(L.b).max(initial=0)))
+                    for L in net.layers)
+    h = CBRT_EPS * max(1.0, theta_max)
+    out = []
+    for d in range(n_directions):
+        s = seed + d
+        v = random_direction(net.layers, s)
+        reverse = float(sum(np.vdot(vW, gW) + np.vdot(vb, gb) for (vW, vb), (gW, gb) in zip(v, grads)))
+        diff = central_difference(lambda t: net.loss_along(v, t), 0.0, step=h)
+        out.append(Direction(d, s, reverse, diff.value, _rel(reverse, diff.value), diff.error, h,
+                             _agree(reverse, diff.value, rtol, atol, diff.error)))
+    return out
+
+
+def _entries(net: _Net, grads, k: int, bias: bool, flat: np.ndarray, rtol: float,
+             atol: float) -> list[Entry]:
+    numeric = net.grad_block(k, bias, flat)
+    g = grads[k][1 if bias else 0].ravel()
+    shape = net.param(k, bias).shape
+    name = net.name(k, bias)
+    out = []
+    for f, n in zip(flat.tolist(), numeric.tolist()):
+        a = float(g[f])
+        idx = tuple(int(i) for i in np.unravel_index(f, shape))
+        out.append(Entry(name, idx, a, n, _rel(a, n), _agree(a, n, rtol, atol)))
+    return out
+
+
+def sampled_entries(layers: Sequence[Layer], x, y, loss: str, grads: Grads,
+                    per_tensor: int = 8, seed: int = 0, rtol: float = RTOL,
+                    atol: float | None = None) -> list[Entry]:
+    """Check `per_tensor` randomly chosen entries of every tensor (biases included).
+
+    Each entry is the same incremental central difference as full mode, so the
+    cost is tiny: O(per_tensor * B * width of the layers above) per tensor.
+    """
+    net = _Net(layers, x, y, loss)
+    grads = _check_grads(net.layers, grads)
+    atol = _atol(net, atol)
+    rng = np.random.default_rng(seed)
+    out: list[Entry] = []
+    for k, bias in net.tensors():
+        n = net.param(k, bias).size
+        flat = np.sort(rng.choice(n, size=min(per_tensor, n), replace=False))
+        out.extend(_entries(net, grads, k, bias, flat, rtol, atol))
+    return out
+
+
+def localize(layers: Sequence[Layer], x, y, loss: str, grads: Grads, worst: int = 5,
+             seed: int = 0, rtol: float = RTOL, atol: float | None = None,
+             leaf: int = 16, max_probes: int = 400, stats: dict | None = None) -> list[Entry]:
+    """The worst wrong gradient elements, found without a full scan.
+
+    1. One directional probe per tensor (v Gaussian on that tensor only,
+       zero elsewhere) finds the guilty tensors.
+    2. Within a guilty tensor the flat index range is bisected: each half gets
+       its own block-restricted probe (``v_S . grad_S`` against the difference
+       of L along v_S) and only halves that still disagree are split further,
+       largest disagreement first.
+    3. Blocks of at most `leaf` elements are checked element by element with
+       the incremental central difference of full mode.
+
+    Returns the failing elements (at most `worst`), worst relative error first
+    (ties: larger absolute error first); an empty list if every tensor passes.
+
+    Cost: a probe of layer k is 5 forward passes through layers k..L (the
+    layers below are cached), so step 1 costs 2L probes; one wrong element in
+    a tensor of n entries costs about 2 log2(n / leaf) more probes plus `leaf`
+    single-entry differences; m wrong elements cost about m times that.  For
+    784-256-10 (n = 200,704 in W1) that is ~30 probes, milliseconds, instead
+    of 203,530 entries.  After `max_probes` probes (e.g. when a whole tensor is
+    wrong) the remaining suspicious blocks are scanned with the incremental
+    differences, which costs at most a full-mode pass over those tensors.
+    `stats`, if given, receives {"probes", "entries"} (the counts spent).
+    """
+    net = _Net(layers, x, y, loss)
+    grads = _check_grads(net.layers, grads)
+    atol = _atol(net, atol)
+    rng = np.random.default_rng(seed)
+    probes = 0
+    checked = 0
+
+    def probe(k: int, bias: bool, lo: int, hi: int) -> float | None:
+        """|v_S . g_S - FD| if the block [lo, hi) disagrees, else None."""
+        nonlocal probes
+        probes += 1
+        p = net.param(k, bias)
+        flat = p.ravel()
+        v = rng.standard_normal(hi - lo)
+        a = float(np.dot(v, grads[k][1 if bias else 0].ravel()[lo:hi]))
+        h = CBRT_EPS * max(1.0, float(np.abs(flat[lo:hi]).max()))
+
+        def f(t: float) -> float:
+            q = flat.copy()
+            q[lo:hi] += t * v
+            q = q.reshape(p.shape)
+            return net.loss_with(k, b=q) if bias else net.loss_with(k, W=q)
+
+        diff = central_difference(f, 0.0, step=h)
+        if _agree(a, diff.value, rtol, atol, diff.error):
+            return None
+        return abs(a - diff.value)
+
+    heap: list[tuple[float, int, int, bool, int, int]] = []
+    for k, bias in net.tensors():
+        n = net.param(k, bias).size
+        bad = probe(k, bias, 0, n)
+        if bad is not None:
+            heapq.heappush(heap, (-bad, len(heap), k, bias, 0, n))
+    found: list[Entry] = []
+    counter = len(heap)
+
+    def scan(k: int, bias: bool, lo: int, hi: int) -> None:
+        nonlocal checked
+        checked += hi - lo
+        size = net.block_size(k, bias)
+        for start in range(lo, hi, size):
+            flat = np.arange(start, min(hi, start + size))
+            found.extend(e for e in _entries(net, grads, k, bias, flat, rtol, atol) if not e.ok)
+
+    while heap:
+        _, _, k, bias, lo, hi = heapq.heappop(heap)
+        if hi - lo <= leaf or probes >= max_probes:
+            scan(k, bias, lo, hi)
+            continue
+        mid = (lo + hi) // 2
+        flagged = False
+        for a, b in ((lo, mid), (mid, hi)):
+            bad = probe(k, bias, a, b)
+            if bad is not None:
+                flagged = True
+                counter += 1
+                heapq.heappush(heap, (-bad, counter, k, bias, a, b))
+        if not flagged:  # the disagreement is spread too thinly to bisect
+            scan(k, bias, lo, hi)
+    if stats is not None:
+        stats.update(probes=probes, entries=checked)
+    found.sort(key=lambda e: (-e.rel_error, -e.abs_error))
+    return found[:worst]

@@ -1,0 +1,459 @@
+"""Printing reports: the only module that imports Rich.
+
+`text` uses Rich tables on the terminal; `markdown` and `latex` print plain
+text for homework write-ups.  Numbers keep enough digits to compare with a
+hand calculation and with each other.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from gradcli.report import DeriveReport
+
+console = Console(highlight=False, soft_wrap=True)
+if not console.is_terminal:  # files and pipes: wide enough that numbers never truncate
+    console.width = 200
+
+
+def num(value: Any, digits: int = 10) -> str:
+    """A number as a student would copy it: 10 significant digits."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def err(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1e}"
+
+
+def ok_mark(ok: bool, kink: bool = False) -> Text:
+    if kink:
+        return Text("kink", style="yellow")
+    return Text("ok", style="green") if ok else Text("FAIL", style="bold red")
+
+
+def _table(title: str, headers: Iterable[str]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
+                  title_style="bold")
+    for h in headers:
+        table.add_column(h, justify="right" if h not in {"wrt", "name", "node"} else "left",
+                         overflow="fold")
+    return table
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |",
+             "|" + "|".join(" --- " for _ in headers) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------- derive ---
+def derive_report(report: DeriveReport, fmt: str) -> None:
+    if fmt == "markdown":
+        print(derive_markdown(report))
+    elif fmt == "latex":
+        print(derive_latex(report))
+    else:
+        derive_text(report)
+
+
+def _value_rows(report: DeriveReport) -> list[list[str]]:
+    rows = []
+    for r in report.gradient:
+        if r.reverse is None:
+            continue
+        rows.append([r.wrt, num(r.value), num(r.reverse), num(r.numeric), err(r.rel_error),
+                     "kink" if r.kink else ("ok" if r.ok else "FAIL")])
+    return rows
+
+
+def derive_text(report: DeriveReport) -> None:
+    from gradcli import steps as steps_mod
+
+    console.print(Text(f"f = {report.expression}", style="bold"))
+    step_by_var = {s["wrt"]: s for s in report.steps}
+    for r in report.gradient:
+        console.print()
+        console.print(Text(f"∂f/∂{r.wrt} = {r.derivative}", style="bold cyan"))
+        if r.note and not r.kink:
+            console.print(Text(f"  note: {r.note}", style="yellow"))
+        s = step_by_var.get(r.wrt)
+        if s:
+            if s["substitution"]:
+                console.print(Text("  u-substitution:", style="bold"))
+                for line in s["substitution"]:
+                    console.print(f"    {line}")
+            console.print(Text("  steps:", style="bold"))
+            for line in steps_mod.format_text(s["tree"]).splitlines():
+                console.print(f"    {line}")
+    rows = _value_rows(report)
+    if rows:
+        console.print()
+        point = ", ".join(f"{k} = {num(v)}" for k, v in report.at.items())
+        table = _table(f"Values at {point}",
+                       ["wrt", "symbolic", "reverse", "numeric", "rel error", "check"])
+        for row, r in zip(rows, [g for g in report.gradient if g.reverse is not None]):
+            table.add_row(*row[:-1], ok_mark(r.ok, r.kink))
+        console.print(table)
+        for r in report.gradient:
+            if r.kink and r.note:
+                console.print(Text(f"∂f/∂{r.wrt}: {r.note}", style="yellow"))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    if rows:
+        verdict = "all three methods agree" if report.ok else "the methods DISAGREE"
+        console.print(Text(verdict, style="green" if report.ok else "bold red"))
+
+
+def derive_markdown(report: DeriveReport) -> str:
+    from gradcli import steps as steps_mod
+
+    out = [f"## Derivative of `{report.expression}`", ""]
+    step_by_var = {s["wrt"]: s for s in report.steps}
+    for r in report.gradient:
+        out += [f"### ∂f/∂{r.wrt}", "", f"`∂f/∂{r.wrt} = {r.derivative}`", ""]
+        if r.note:
+            out += [f"> {r.note}", ""]
+        s = step_by_var.get(r.wrt)
+        if s:
+            if s["substitution"]:
+                out += ["u-substitution:", "", "```"] + s["substitution"] + ["```", ""]
+            out += [steps_mod.format_markdown(s["tree"]), ""]
+    rows = _value_rows(report)
+    if rows:
+        point = ", ".join(f"{k} = {num(v)}" for k, v in report.at.items())
+        out += [f"### Values at {point}", "",
+                _md_table(["wrt", "symbolic", "reverse", "numeric", "rel error", "check"], rows),
+                ""]
+    out += [f"> note: {n}" for n in report.notes]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def derive_latex(report: DeriveReport) -> str:
+    from gradcli import steps as steps_mod
+
+    out = []
+    step_by_var = {s["wrt"]: s for s in report.steps}
+    for r in report.gradient:
+        out.append(rf"\[ \frac{{\partial f}}{{\partial {r.wrt}}} = {r.latex} \]")
+        s = step_by_var.get(r.wrt)
+        if s:
+            out += [r"\begin{align*}", steps_mod.format_latex(s["tree"]), r"\end{align*}"]
+    rows = _value_rows(report)
+    if rows:
+        out += [r"\begin{tabular}{lrrrrl}",
+                r"wrt & symbolic & reverse & numeric & rel.\ error & check \\ \hline"]
+        out += [" & ".join(row) + r" \\" for row in rows]
+        out.append(r"\end{tabular}")
+    return "\n".join(out) + "\n"
+
+
+# ------------------------------------------------------------------ check ---
+def plain(value: Any) -> Any:
+    """JSON-ready: arrays -> nested lists, NaN -> None (e.g. entries not sampled)."""
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:
+        return plain(tolist())
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def check_json(report) -> dict:
+    params = []
+    for p in report.params:
+        params.append({"name": p.name, "shape": p.shape, "reverse": plain(p.reverse),
+                       "numeric": plain(p.numeric), "symbolic": plain(p.symbolic),
+                       "rel_error": plain(p.rel_error), "ok": p.ok, "band": p.band,
+                       "attribution": p.attribution, "kink": p.kink,
+                       "chain": plain(p.chain), "paths": p.paths_total})
+    expect = [{"name": e["name"], "expected": plain(e["expected"]), "actual": plain(e["actual"]),
+               "ok": e["ok"], "diagnosis": e["diagnosis"], "ledger": e.get("ledger")}
+              for e in report.expect]
+    out = {"file": report.file, "ok": report.ok, "form": report.form,
+           "loss": plain(report.loss), "nodes": plain(report.nodes), "params": params,
+           "expect": expect, "symbolic": report.symbolic_note,
+           "recurrence": plain(report.recurrence), "notes": report.notes}
+    if report.update:
+        out["lr"] = report.lr
+        out["update"] = plain(report.update)
+        out["loss_after"] = plain(report.loss_after)
+    for key, value in report.extra.items():
+        out[key] = plain(value)
+    return out
+
+
+def tensor(value: Any, digits: int = 6) -> str:
+    """Small tensors in full, large ones as shape, norm, min and max."""
+    if value is None or isinstance(value, (float, int)):
+        return num(value, digits if digits != 6 else 10)
+    import numpy as np
+
+    a = np.asarray(value, dtype=float)
+    if a.size <= 16:
+        return np.array2string(a, precision=digits, separator=", ", suppress_small=False,
+                               max_line_width=10_000).replace("\n", "")
+    return (f"shape {list(a.shape)}, norm {np.linalg.norm(a):.4g}, "
+            f"min {np.nanmin(a):.4g}, max {np.nanmax(a):.4g}")
+
+
+def _forward_rows(report, spec_texts: dict[str, str]) -> list[list[str]]:
+    rows = []
+    for name, value in report.nodes.items():
+        rows.append([name, spec_texts.get(name, ""), tensor(value)])
+    if report.loss_name not in report.nodes:
+        rows.append([report.loss_name, spec_texts.get("__loss__", ""), num(report.loss)])
+    return rows
+
+
+def _gradient_rows(report) -> list[list[str]]:
+    rows = []
+    for p in report.params:
+        check = "ok" if p.ok else "FAIL"
+        if p.band in ("kink", "fd-artefact") and p.ok:
+            check = p.band
+        rows.append([p.name, tensor(p.reverse), tensor(p.numeric), tensor(p.symbolic)
+                     if p.symbolic is not None else "skipped", err(p.rel_error), check])
+    return rows
+
+
+def _chain_lines(report, show_paths: bool) -> list[str]:
+    from gradcli.ledger import chain_line
+
+    lines = []
+    for p in report.params:
+        if not p.chain:
+            continue
+        if show_paths:
+            for path in p.chain:
+                lines.append(f"path {' -> '.join(path['path'])}:")
+                for f in path["factors"]:
+                    expr = f" = {f['expr']}" if f.get("expr") else ""
+                    lines.append(f"    {f['edge']}{expr} = {f['value']:.6g}")
+                lines.append(f"    product = {path['product']:.6g}")
+        lines.append(chain_line(p.chain, p.name, report.loss_name))
+    return lines
+
+
+def _edge_definitions(report) -> list[str]:
+    seen, lines = set(), []
+    for p in report.params:
+        for path in p.chain:
+            for f in path["factors"]:
+                if f["edge"] not in seen and f.get("expr"):
+                    seen.add(f["edge"])
+                    lines.append(f"{f['edge']} = {f['expr']} = {f['value']:.6g}")
+    return lines
+
+
+def _recurrence_lines(report) -> list[str]:
+    lines = []
+    root = report.loss_name
+    for row in report.recurrence:
+        terms = " + ".join(f"d{root}/d{t['consumer']} · d{t['consumer']}/d{row['node']}"
+                           for t in row["terms"])
+        nums = " + ".join(f"({tensor(t['upstream'], 4)})({tensor(t['local'], 4)})"
+                          if t["local"] is not None else f"[{tensor(t['upstream'], 4)}]"
+                          for t in row["terms"])
+        rhs = f" = {nums}" if nums and all(t["local"] is not None for t in row["terms"]) else ""
+        lines.append(f"d{root}/d{row['node']} = {terms}{rhs} = {tensor(row['value'], 4)}")
+    return lines
+
+
+def _expect_rows(report) -> list[list[str]]:
+    return [[e["name"], tensor(e["expected"]), tensor(e["actual"]),
+             "ok" if e["ok"] else "WRONG", e["diagnosis"] or ""] for e in report.expect]
+
+
+def _update_rows(report) -> list[list[str]]:
+    return [[u["name"], tensor(u["old"]), tensor(u["grad"]), tensor(u["new"])]
+            for u in report.update]
+
+
+def _layer_rows(report) -> list[list[str]]:
+    rows = []
+    for layer in report.extra.get("layers", []):
+        rows.append([f"layer {layer['layer']}", layer["how"], tensor(layer["delta"], 4),
+                     tensor(layer["dW"], 4), tensor(layer["db"], 4)])
+    return rows
+
+
+def check_report(report, fmt: str, show_paths: bool = False,
+                 show_recurrence: bool = False) -> None:
+    if fmt == "markdown":
+        print(check_markdown(report, show_paths, show_recurrence))
+    elif fmt == "latex":
+        print(check_latex(report))
+    else:
+        check_text(report, show_paths, show_recurrence)
+
+
+def check_text(report, show_paths: bool = False, show_recurrence: bool = False) -> None:
+    texts = report.expressions
+    console.print(Text(f"{report.file}  ({report.form} form)", style="bold underline"))
+    table = _table("Forward pass", ["name", "expression", "value"])
+    for row in _forward_rows(report, texts):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"{report.loss_name} = {num(report.loss)}")
+    table = _table(f"Gradients of {report.loss_name}",
+                   ["name", "reverse", "numeric", "symbolic", "rel error", "check"])
+    for row, p in zip(_gradient_rows(report), report.params):
+        mark = ok_mark(p.ok, p.band == "kink")
+        table.add_row(*row[:-1], mark if p.band != "fd-artefact" else Text("fd-artefact"))
+    console.print(table)
+    if report.symbolic_note:
+        console.print(Text(f"symbolic: {report.symbolic_note}", style="yellow"))
+    for p in report.params:
+        if p.attribution:
+            console.print(Text(f"{p.name}: {p.attribution}", style="yellow" if p.ok else "red"))
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="yellow"))
+    chain = _chain_lines(report, show_paths)
+    if chain:
+        console.print(Text("Chain rule", style="bold"))
+        if not show_paths:
+            for line in _edge_definitions(report):
+                console.print(f"  {line}")
+            console.print()
+        for line in chain:
+            console.print(f"  {line}")
+    capped = [p.name for p in report.params if p.paths_total and not p.chain
+              and report.form == "graph"]
+    if capped:
+        console.print(Text(f"too many paths to list for {', '.join(capped)}: "
+                           f"the backprop recurrence follows", style="yellow"))
+    if report.recurrence and (show_recurrence or capped or not chain):
+        console.print(Text("Backprop recurrence (dL/dnode = Σ dL/dconsumer · "
+                           "dconsumer/dnode)", style="bold"))
+        for line in _recurrence_lines(report):
+            console.print(f"  {line}")
+    rows = _layer_rows(report)
+    if rows:
+        table = _table("Per-layer ledger", ["layer", "delta_k = dL/dz_k", "delta", "dW", "db"])
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+        for line in report.extra.get("flow_lines", []):
+            console.print(f"  {line}")
+    if report.expect:
+        table = _table("Hand answers (expect)", ["name", "expected", "actual", "check",
+                                                  "diagnosis"])
+        for row, e in zip(_expect_rows(report), report.expect):
+            table.add_row(*row[:3], ok_mark(e["ok"]) if e["ok"] else Text("WRONG", style="bold red"),
+                          row[4])
+        console.print(table)
+        for e in report.expect:
+            if not e["ok"] and e.get("ledger"):
+                console.print(f"  {e['name']}: {e['ledger']}")
+    if report.update:
+        table = _table(f"One gradient-descent step (lr = {report.lr:g})",
+                       ["name", "old", "gradient", "new"])
+        for row in _update_rows(report):
+            table.add_row(*row)
+        console.print(table)
+        console.print(f"{report.loss_name}: {num(report.loss)} -> {num(report.loss_after)}")
+    console.print(Text("ok" if report.ok else "FAILED", style="bold green" if report.ok
+                       else "bold red"))
+
+
+def check_markdown(report, show_paths: bool = False, show_recurrence: bool = False) -> str:
+    texts = report.expressions
+    out = [f"## `{report.file}`", "", "### Forward pass", "",
+           _md_table(["name", "expression", "value"],
+                     [[r[0], f"`{r[1]}`" if r[1] else "", r[2]]
+                      for r in _forward_rows(report, texts)]),
+           "", f"**{report.loss_name} = {num(report.loss)}**", "",
+           "### Gradients", "",
+           _md_table(["name", "reverse", "numeric", "symbolic", "rel error", "check"],
+                     _gradient_rows(report)), ""]
+    if report.symbolic_note:
+        out += [f"> symbolic: {report.symbolic_note}", ""]
+    chain = _chain_lines(report, show_paths)
+    if chain:
+        out += ["### Chain rule", "", "```"] + _edge_definitions(report) + [""] + chain + \
+            ["```", ""]
+    if report.recurrence and (show_recurrence or not chain):
+        out += ["### Backprop recurrence", "", "```"] + _recurrence_lines(report) + ["```", ""]
+    rows = _layer_rows(report)
+    if rows:
+        out += ["### Per-layer ledger", "",
+                _md_table(["layer", "delta_k = dL/dz_k", "delta", "dW", "db"], rows), ""]
+    if report.expect:
+        out += ["### Hand answers", "",
+                _md_table(["name", "expected", "actual", "check", "diagnosis"],
+                          _expect_rows(report)), ""]
+    if report.update:
+        out += [f"### One gradient-descent step (lr = {report.lr:g})", "",
+                _md_table(["name", "old", "gradient", "new"], _update_rows(report)), "",
+                f"{report.loss_name}: {num(report.loss)} → {num(report.loss_after)}", ""]
+    out.append("**ok**" if report.ok else "**FAILED**")
+    return "\n".join(out) + "\n"
+
+
+def _tex(text: str) -> str:
+    return text.replace("_", r"\_")
+
+
+def check_latex(report) -> str:
+    out = [rf"\section*{{\texttt{{{_tex(report.file)}}}}}", r"\begin{tabular}{lr}",
+           r"value & \\ \hline"]
+    out += [rf"\texttt{{{_tex(name)}}} & {tensor(v)} \\" for name, v in report.nodes.items()]
+    out += [rf"$L$ & {num(report.loss)} \\", r"\end{tabular}", "",
+            r"\begin{tabular}{lrrrrl}",
+            r"param & reverse & numeric & symbolic & rel.\ error & check \\ \hline"]
+    out += [" & ".join(_tex(c) for c in row) + r" \\" for row in _gradient_rows(report)]
+    out.append(r"\end{tabular}")
+    lines = _chain_lines(report, False)
+    if lines:
+        out += [r"\begin{align*}"]
+        for line in lines:
+            lhs, _, rhs = line.partition(" = ")
+            rhs = rhs.replace("·", r"\cdot")
+            out.append(rf"\frac{{\partial {_tex(lhs[1:].split('/d')[0])}}}"
+                       rf"{{\partial {_tex(lhs.split('/d')[-1])}}} &= {_tex(rhs)} \\")
+        out.append(r"\end{align*}")
+    if report.expect:
+        out += [r"\begin{tabular}{lrrl}", r"name & expected & actual & check \\ \hline"]
+        out += [rf"{_tex(r[0])} & {r[1]} & {r[2]} & {r[3]} {_tex(r[4])} \\"
+                for r in _expect_rows(report)]
+        out.append(r"\end{tabular}")
+    return "\n".join(out) + "\n"
+
+
+def progress_callback():
+    """A progress bar on stderr, drawn only for work that takes over a second."""
+    import time
+
+    from rich.progress import Progress
+
+    state: dict[str, Any] = {"start": time.monotonic(), "bar": None, "task": None}
+
+    def update(done: int, total: int) -> None:
+        if state["bar"] is None:
+            if time.monotonic() - state["start"] < 1.0:
+                return
+            state["bar"] = Progress(console=Console(stderr=True), transient=True)
+            state["bar"].start()
+            state["task"] = state["bar"].add_task("numeric check", total=total)
+        state["bar"].update(state["task"], completed=done)
+        if done >= total:
+            state["bar"].stop()
+
+    return update

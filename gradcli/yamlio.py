@@ -1,0 +1,251 @@
+"""Safe YAML loading with source positions, for untrusted input files.
+
+The text is composed into a node graph by a `yaml.SafeLoader` subclass and
+plain values (dict/list/str/int/float/bool/None) are built from the nodes
+here, recording `(line, col)` (1-based) of every value under its path and of
+every mapping key under path + ("<key>",).  (A mapping that itself has a key
+named "<key>" makes those two paths meet; the key's position is kept.)
+
+Refused with a GradcliError (never a traceback): any tag other than the
+standard str/int/float/bool/null/seq/map (so `!!python/...` never reaches a
+constructor), aliases (`*name`: no billion laughs), more than MAX_NODES nodes
+or MAX_DEPTH levels of nesting (LimitError), duplicate keys, keys that are
+mappings or lists, several documents, and a top level that is not a mapping.
+
+Resolution is YAML 1.1 as in SafeLoader, with these changes:
+* exponent forms without a dot or a signed exponent (`1e-3`, `2E5`, `1.5e3`,
+  `-1.5e+2`), which PyYAML leaves as strings, resolve as floats;
+* plain timestamps (`2020-01-01`), `=` and `<<` stay strings (no dates, no
+  merge keys);
+* `.nan` and `.inf` are floats; callers refuse non-finite values.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, StreamEndEvent
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from gradcli.errors import GradcliError, LimitError
+
+MAX_BYTES = 5_000_000
+MAX_NODES = 2_000_000
+MAX_DEPTH = 100
+KEY = "<key>"  # path suffix under which a mapping key's position is kept
+
+_STD = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
+_TOP_LEVEL = "the top level must be a mapping of sections (inputs, params, ...)"
+
+
+class _Refused(Exception):
+    """Raised inside the loader; turned into a GradcliError with the file name."""
+
+    def __init__(self, what: str, mark, cls=GradcliError):
+        super().__init__(what)
+        self.what, self.mark, self.cls = what, mark, cls
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases and caps node count and depth while composing."""
+
+    def __init__(self, text: str):
+        super().__init__(text)
+        self._depth = 0
+        self._nodes = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(AliasEvent):
+            raise _Refused("YAML aliases are not supported (*name)", self.peek_event().start_mark)
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise _Refused(f"too many YAML values (the limit is {MAX_NODES:,})",
+                           self.peek_event().start_mark, LimitError)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Refused(f"YAML nested too deeply (the limit is {MAX_DEPTH} levels)",
+                               self.peek_event().start_mark, LimitError)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+# Keep only the resolvers for the standard scalar tags, then add the exponent floats.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag in _SCALAR_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver(
+    _STD + "float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def _show_tag(tag: str) -> str:
+    return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
+
+
+@dataclass
+class Loaded:
+    data: Any
+    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    path: str = "<string>"
+
+    def where(self, *path) -> str:
+        """`file:line:col` of the deepest known prefix of `path`; the file name if none."""
+        for n in range(len(path), 0, -1):
+            try:
+                pos = self.positions.get(tuple(path[:n]))
+            except TypeError:  # an unhashable path element
+                continue
+            if pos is not None:
+                return f"{self.path}:{pos[0]}:{pos[1]}"
+        return self.path
+
+
+class _Builder:
+    def __init__(self, loader: _Loader):
+        self.loader = loader
+        self.positions: dict[tuple, tuple[int, int]] = {}
+
+    @staticmethod
+    def _pos(node) -> tuple[int, int]:
+        return node.start_mark.line + 1, node.start_mark.column + 1
+
+    @staticmethod
+    def check_tag(node, allowed) -> None:
+        if node.tag not in allowed:
+            raise _Refused(f"YAML tag {_show_tag(node.tag)} is not allowed "
+                           "(only plain values, lists and mappings)", node.start_mark)
+
+    def scalar(self, node):
+        self.check_tag(node, _SCALAR_TAGS)
+        name = node.tag[len(_STD):]
+        try:
+            if name == "str":
+                return self.loader.construct_scalar(node)
+            return getattr(self.loader, "construct_yaml_" + name)(node)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            raise _Refused(f"invalid !!{name} value {node.value[:40]!r}", node.start_mark) from None
+
+    def build(self, node, path: tuple):
+        self.positions[path] = self._pos(node)
+        if isinstance(node, ScalarNode):
+            return self.scalar(node)
+        kind = "seq" if isinstance(node, SequenceNode) else "map"
+        self.check_tag(node, {_STD + kind})
+        if kind == "seq":
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        result: dict = {}
+        lines: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                self.check_tag(key_node, {_STD + "seq", _STD + "map"})
+                what = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
+                raise _Refused(f"a mapping key must be a plain value, not {what}",
+                               key_node.start_mark)
+            key = self.scalar(key_node)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise _Refused(f"duplicate key {key!r} (lines {lines[key]} and {line})",
+                               key_node.start_mark)
+            lines[key] = line
+            result[key] = self.build(value_node, path + (key,))
+            self.positions[path + (key, KEY)] = self._pos(key_node)
+        return result
+
+
+def _at(name: str, mark) -> str:
+    return f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+
+
+def _yaml_error(exc: yaml.YAMLError, name: str, text: str) -> GradcliError:
+    if isinstance(exc, yaml.reader.ReaderError):
+        before = text[:exc.position]
+        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+        return GradcliError(f"not a text file (control character #x{exc.character:04x})"
+                            if isinstance(exc.character, int) else str(exc), f"{name}:{line}:{col}")
+    if isinstance(exc, yaml.MarkedYAMLError):
+        what = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.problem:
+            what += f" ({exc.context}"
+            if exc.context_mark is not None:
+                what += f" at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+            what += ")"
+        return GradcliError(f"YAML syntax error: {what}",
+                            _at(name, exc.problem_mark or exc.context_mark))
+    return GradcliError(f"YAML error: {exc}", name)
+
+
+def load_text(text: str, name: str = "<string>") -> Loaded:
+    """Parse one YAML document whose top level is a mapping; see the module doc."""
+    if "\0" in text:
+        raise GradcliError("not a text file (contains NUL bytes)", name)
+    if not text.strip():
+        raise GradcliError("empty file (no YAML content)", name)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses control characters
+        raise _yaml_error(exc, name, text) from None
+    try:
+        loader.get_event()  # stream start
+        if loader.check_event(StreamEndEvent):
+            raise GradcliError("empty file (no YAML content)", name)
+        root = loader.compose_document()
+        if not loader.check_event(StreamEndEvent):
+            raise _Refused("more than one YAML document (---) in the file; give one",
+                           loader.peek_event().start_mark)
+        builder = _Builder(loader)
+        data = builder.build(root, ())
+    except _Refused as exc:
+        raise exc.cls(exc.what, _at(name, exc.mark)) from None
+    except yaml.YAMLError as exc:
+        raise _yaml_error(exc, name, text) from None
+    except RecursionError:
+        raise LimitError("YAML nested too deeply", name) from None
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise GradcliError(_TOP_LEVEL, _at(name, root.start_mark))
+    return Loaded(data, builder.positions, name)
+
+
+def load_file(path: str, max_bytes: int = MAX_BYTES) -> Loaded:
+    """Read `path` (size checked before reading, UTF-8 only) and `load_text` it."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISDIR(st.st_mode):
+            raise GradcliError("is a directory", path)
+        if not stat.S_ISREG(st.st_mode):
+            raise GradcliError("not a regular file", path)
+        if st.st_size > max_bytes:
+            raise LimitError(f"file too large: {st.st_size:,} bytes (the limit is {max_bytes:,})", path)
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise GradcliError("no such file", path) from None
+    except PermissionError:
+        raise GradcliError("permission denied (cannot read the file)", path) from None
+    except IsADirectoryError:
+        raise GradcliError("is a directory", path) from None
+    except OSError as exc:
+        raise GradcliError(f"cannot read the file: {exc.strerror or exc}", path) from None
+    if len(data) > max_bytes:  # it grew after the stat
+        raise LimitError(f"file too large: more than {max_bytes:,} bytes", path)
+    if not data:
+        raise GradcliError("empty file", path)
+    if b"\0" in data:
+        raise GradcliError("not a text file (contains NUL bytes)", path)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise GradcliError("not a text file (not UTF-8)", f"{path}:{line}:{col}") from None
+    return load_text(text, path)
