@@ -163,6 +163,7 @@ class _Builder:
         self.derivs: dict[int, Any] = {}  # node -> d node / dx (SymPy)
         self.steps: dict[int, Step] = {}
         self.names: dict[str, str] = {}  # inner expression text -> substitution name
+        self.texts: dict[int, str] = {}  # node -> its expression text
 
     def build(self) -> Step:
         dependent = [i for i in self.ids if self.dep[i]]
@@ -188,6 +189,11 @@ class _Builder:
         if node.op == VAR:
             return symbol(node.name)
         return OPS[node.op].sympy(NAMESPACE, *(self.exprs[a] for a in node.args))
+
+    def _text(self, i: int) -> str:
+        if i not in self.texts:  # printing deep expressions dominates: once per node
+            self.texts[i] = to_text(self.exprs[i])
+        return self.texts[i]
 
     def _tree_sizes(self) -> dict[int, int]:
         """Steps below each dependent node, a shared node counted at each use."""
@@ -222,7 +228,7 @@ class _Builder:
             seen.add(i)
             inner = self._chain_inner(i)
             if inner is not None:
-                text = to_text(self.exprs[inner])
+                text = self._text(inner)
                 if text not in self.names:
                     self.names[text] = _next_name(taken)
                     taken.add(self.names[text])
@@ -249,7 +255,7 @@ class _Builder:
     def _finish(self, i: int, deriv: Any, step: Step) -> Step:
         """Fill in expr/result, verify against sympy.diff, remember the derivative."""
         _check(self.exprs[i], self.x, deriv, self._expected(i))
-        step.expr, step.result = to_text(self.exprs[i]), to_text(deriv)
+        step.expr, step.result = self._text(i), to_text(deriv)
         self.derivs[i] = deriv
         return step
 
@@ -280,7 +286,7 @@ class _Builder:
         node = self.graph.nodes[a]
         note = (f"{node.name} does not depend on {self.var}" if node.op == VAR
                 else f"no {self.var} in it" if node.op != CONST else None)
-        return Step("constant", self.var, to_text(self.exprs[a]), "0",
+        return Step("constant", self.var, self._text(a), "0",
                     f"dc/d{self.var} = 0", note=note)
 
     def _d(self, a: int) -> Any:
@@ -357,7 +363,7 @@ class _Builder:
         return op.rule, op.identity, outer, d_outer
 
     def _chain(self, i: int, inner: int) -> Step:
-        name = self.names[to_text(self.exprs[inner])]
+        name = self.names[self._text(inner)]
         u = symbol(name)
         rule, identity, outer, d_outer = self._outer(i, u)
         _check(outer, u, d_outer)
