@@ -15,7 +15,7 @@ from rich.text import Text
 
 from gradcli.report import DeriveReport
 
-console = Console(highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True, markup=False)
 if not console.is_terminal:  # files and pipes: wide enough that numbers never truncate
     console.width = 200
 
@@ -92,10 +92,10 @@ def derive_text(report: DeriveReport) -> None:
             if s["substitution"]:
                 console.print(Text("  u-substitution:", style="bold"))
                 for line in s["substitution"]:
-                    console.print(f"    {line}")
+                    console.print(Text(f"    {line}"))
             console.print(Text("  steps:", style="bold"))
             for line in steps_mod.format_text(s["tree"]).splitlines():
-                console.print(f"    {line}")
+                console.print(Text(f"    {line}"))
     rows = _value_rows(report)
     if rows:
         console.print()

@@ -43,7 +43,6 @@ CONST_MULTIPLE_IDENTITY = "d(c*u) = c*du"
 EXPONENTIAL_IDENTITY = "d(a**u) = a**u*log(a)*du"
 GENERAL_POWER_IDENTITY = "d(u**v) = u**v*(log(u)*dv + v*du/u)"
 
-
 _NAMED_CONSTANTS = {"pi": sp.pi, "e": sp.E}
 
 
@@ -81,8 +80,8 @@ def explain(graph: Graph, root: int, var_name: str, time_budget: float = 2.0) ->
     except RecursionError:
         return _skipped(var_name, "explanation skipped: the expression is nested too deeply")
     except Exception as exc:  # e.g. `x @ y` on scalars: no steps, the answer still prints
-        reason = f"{type(exc).__name__}: {exc}"
-        return _skipped(var_name, f"explanation skipped ({reason[:100]})")
+        return _skipped(var_name, "explanation skipped: SymPy could not build the steps "
+                                  f"({type(exc).__name__})")
 
 
 def substitution_view(step: Step) -> list[str] | None:
@@ -97,55 +96,42 @@ def substitution_view(step: Step) -> list[str] | None:
 
 
 def format_text(step: Step) -> str:
-    lines = []
-    for s, depth in _walk(step):
-        pad = "  " * depth
-        if s.rule == "skipped":
-            lines.append(f"{pad}[skipped] {s.note}")
-            continue
-        line = f"{pad}[{s.rule}] d/d{s.var} {s.expr} = {s.result}"
-        if s.rule == "chain":
-            line += f"    with {s.inner_name} = {s.inner}"
-        elif s.identity:
-            line += f"    by {s.identity}"
-        if s.note:
-            line += f"    ({s.note})"
-        lines.append(line)
-    return "\n".join(lines)
+    """Indented tree, one line per step: `[rule] d/dx expr = result    by identity`."""
+    return "\n".join("  " * d + _line(s, "[{}]", "{}") for s, d in _walk(step))
 
 
 def format_markdown(step: Step) -> str:
-    lines = []
-    for s, depth in _walk(step):
-        pad = "  " * depth
-        if s.rule == "skipped":
-            lines.append(f"{pad}- **skipped**: {s.note}")
-            continue
-        line = f"{pad}- **{s.rule}**: `d/d{s.var} {s.expr} = {s.result}`"
-        if s.rule == "chain":
-            line += f" with `{s.inner_name} = {s.inner}`"
-        elif s.identity:
-            line += f" by `{s.identity}`"
-        if s.note:
-            line += f" ({s.note})"
-        lines.append(line)
-    return "\n".join(lines)
+    """Nested bullet list, formulas in backticks."""
+    return "\n".join("  " * d + _line(s, "- **{}**:", "`{}`") for s, d in _walk(step))
+
+
+def _line(s: Step, rule: str, code: str) -> str:
+    """One step; `rule` and `code` are the formats of the rule name and of formulas."""
+    if s.rule == "skipped":
+        return f"{rule.format(s.rule)} {s.note}"
+    line = f"{rule.format(s.rule)} {code.format(f'd/d{s.var} {s.expr} = {s.result}')}"
+    if s.rule == "chain":
+        line += f"    with {code.format(f'{s.inner_name} = {s.inner}')}"
+    elif s.identity:
+        line += f"    by {code.format(s.identity)}"
+    if s.note:
+        line += f"    ({s.note})"
+    return line
 
 
 def format_latex(step: Step) -> str:
-    """One `align*` row per step (outermost first), rule names as \\text{} tags."""
-    lines = []
+    """`align*` rows (outermost step first, rule names as \\text{} tags), joined by \\\\."""
+    rows = []
     for s, _depth in _walk(step):
         if s.rule == "skipped":
-            lines.append(f"&\\text{{{_latex_escape(s.note or 'skipped')}}} \\\\")
+            rows.append(f"&\\text{{{_latex_escape(s.note or 'skipped')}}}")
             continue
         d = f"\\frac{{d}}{{d{_latex_of(s.var)}}}"
-        row = f"{d}\\left({_latex_of(s.expr)}\\right) &= {_latex_of(s.result)}"
         tag = f"\\text{{{_latex_escape(s.rule)}}}"
         if s.rule == "chain":
             tag += f",\\ {_latex_of(s.inner_name or '')} = {_latex_of(s.inner or '')}"
-        lines.append(f"{row} && {tag} \\\\")
-    return "\n".join(lines)
+        rows.append(f"{d}\\left({_latex_of(s.expr)}\\right) &= {_latex_of(s.result)} && {tag}")
+    return " \\\\\n".join(rows)
 
 
 # --------------------------------------------------------------- building ---
@@ -164,10 +150,10 @@ class _Builder:
         self.steps: dict[int, Step] = {}
         self.names: dict[str, str] = {}  # inner expression text -> substitution name
         self.texts: dict[int, str] = {}  # node -> its expression text
+        self.size = self._tree_sizes()
 
     def build(self) -> Step:
         dependent = [i for i in self.ids if self.dep[i]]
-        self.size = self._tree_sizes()
         if len(dependent) > MAX_DEPENDENT_NODES or self.size.get(self.root, 1) > MAX_STEPS:
             return _skipped(self.var, "explanation skipped: the expression is large "
                                       f"({len(dependent)} nodes depend on {self.var})")

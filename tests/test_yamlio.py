@@ -244,7 +244,7 @@ def test_large_file_refused_without_reading(tmp_path, monkeypatch):
     monkeypatch.setattr(yamlio, "open", no_open, raising=False)
     with pytest.raises(LimitError) as info:
         load_file(str(p))
-    assert info.value.what == "file too large: 52,428,800 bytes (the limit is 10,000,000)"
+    assert info.value.what == f"file too large: 52,428,800 bytes (the limit is {yamlio.MAX_BYTES:,})"
     assert info.value.where == str(p)
 
 
