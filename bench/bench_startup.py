@@ -90,9 +90,10 @@ def console_script() -> Path | None:
 
 
 def imported_modules(argv_tail: list[str]) -> tuple[set[str], int, dict[str, int]]:
-    """Top-level packages imported by `python -X importtime -m gradcli ...`.
+    """Modules imported by `python -X importtime -m gradcli ...`.
 
-    Returns (top-level names, exit code, cumulative microseconds of each
+    Returns (every module name and its top-level package name, exit code,
+    cumulative microseconds of each
     package root and each gradcli module, as -X importtime reports them;
     nested entries overlap, e.g. sympy includes mpmath).
     """
@@ -110,7 +111,7 @@ def imported_modules(argv_tail: list[str]) -> tuple[set[str], int, dict[str, int
         raw = parts[2]
         name = raw.strip()
         top = name.split(".")[0]
-        tops.add(top)
+        tops.update((top, name))
         if "." not in name or top == "gradcli":  # a package root is reported once
             cumulative[name] = int(parts[1])
     return tops, proc.returncode, cumulative
@@ -231,17 +232,23 @@ def main() -> int:
 
     # ------------------------------------------------------- import checks ---
     print()
+    def yn(mod: str, names: set[str]) -> str:
+        return "yes" if mod in names else "no"
+
     tops, code, _ = imported_modules(["--help"])
     heavy = [m for m in ("sympy", "numpy") if m in tops]
-    print(f"`gradcli --help` imports sympy: {'YES' if 'sympy' in tops else 'no'}, "
-          f"numpy: {'YES' if 'numpy' in tops else 'no'} -> "
+    print(f"`gradcli --help` imports sympy: {yn('sympy', tops)}, numpy: {yn('numpy', tops)} -> "
           f"{'MISS: must import neither' if heavy else 'PASS'}"
+          f"  (info: rich {yn('rich', tops)}, pydantic {yn('pydantic', tops)})"
           + (f" (exit code {code})" if code else ""))
     tops_d, code_d, cum = imported_modules(DERIVE_ARGS)
-    print(f"`gradcli derive ... --json` imports numpy: "
-          f"{'YES' if 'numpy' in tops_d else 'no'}, rich: "
-          f"{'YES' if 'rich' in tops_d else 'no'}, sympy: "
-          f"{'yes' if 'sympy' in tops_d else 'no'}" + (f" (exit code {code_d})" if code_d else ""))
+    print("`gradcli derive ... --json` imports: "
+          + ", ".join(f"{m} {yn(m, tops_d)}" for m in (
+              "sympy", "numpy", "rich", "pydantic", "typer", "sympy.physics.units",
+              "sympy.tensor.tensor"))
+          + (f" (exit code {code_d})" if code_d else ""))
+    print("  (numpy/rich are never needed for --json; pydantic comes from typer's parameter "
+          "coercion; sympy.physics.units from sympy.simplify)")
     biggest = sorted(cum.items(), key=lambda kv: -kv[1])[:10]
     print("derive import cost, cumulative, nested entries overlap "
           "(one -X importtime run, ms):\n  "

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcli import numeric, reverse
-from gradcli.errors import NonFiniteError
+from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.ops import OPS
 from gradcli.spec import Spec
 
@@ -78,6 +78,65 @@ def _errstate():
 def run(spec: Spec, rtol: float = 1e-5, atol: float = 1e-8, lr: float | None = None,
         symbolic_budget: float = 10.0, full: bool = False, paths_cap: int = 16,
         progress=None) -> CheckReport:
+    try:
+        return _run(spec, rtol, atol, lr, symbolic_budget, full, paths_cap, progress)
+    except GradcliError as exc:
+        try:
+            _locate(spec, exc)
+        except Exception:  # noqa: BLE001 - locating is best effort; the error stands
+            pass
+        raise
+
+
+def _locate(spec: Spec, exc: GradcliError) -> None:
+    """Give an evaluation error (located by the engine as `column N` or not at all)
+    the file, line and column of the expression it happened in."""
+    if exc.where and str(exc.where).startswith(spec.file):
+        return
+    col = None
+    if exc.where and str(exc.where).startswith("column "):
+        col = str(exc.where)[len("column "):]
+    where = None
+    order = [(name, spec.named[name]) for name in spec.node_names
+             if name in spec.named] + [("__loss__", spec.loss)]
+    order.sort(key=lambda item: item[1])
+    values = None
+    for name, nid in order:  # the first expression whose forward pass fails
+        try:
+            values = reverse.forward(spec.graph, spec.bindings, nid)
+        except GradcliError:
+            where = _node_where(spec, name)
+            break
+    if where is None and values is not None:  # else the first whose backward pass fails
+        params = list(spec.params.values())
+        for name, nid in order:
+            if not _is_scalar(values[nid]):
+                continue
+            try:
+                reverse.backward(spec.graph, values, nid, params)
+            except GradcliError:
+                where = _node_where(spec, name)
+                break
+    if where is None or where == spec.file:
+        exc.where = spec.file if col is None else f"{spec.file} (column {col})"
+        return
+    # a column counts in the file's own expression text (not in generated layer text)
+    exc.where = where if col is None or spec.form == "layers" else f"{where}:{col}"
+
+
+def _node_where(spec: Spec, name: str) -> str:
+    if name == "__loss__" or name == spec.loss_name and spec.form == "layers":
+        return spec.where("loss")
+    if spec.form == "layers":
+        k = name[1:]
+        if name[:1] in ("z", "a") and k.isdigit():
+            return spec.where("layers", int(k) - 1)
+        return spec.file
+    return spec.where("nodes", name)
+
+
+def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget: float,
+         full: bool, paths_cap: int, progress) -> CheckReport:
     t0 = time.perf_counter()
     g = spec.graph
     values = reverse.forward(g, spec.bindings, spec.loss)

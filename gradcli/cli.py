@@ -74,7 +74,9 @@ def _json_default(value):
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-@app.command()
+# An expression may start with '-' (`-x**2`): derive has no short options, so
+# such an argument is the expression, not an unknown option.
+@app.command(context_settings={"ignore_unknown_options": True})
 def derive(
     expression: str = typer.Argument(..., help="The expression, e.g. \"(x**2+1)**3\"."),
     wrt: Optional[List[str]] = typer.Option(
@@ -187,7 +189,12 @@ def main(argv: list[str] | None = None) -> None:
         message = getattr(exc, "format_message", None)
         if message is None:
             sys.exit(_fail(exc))
-        print(f"error: usage: {message()} (see gradcli --help)", file=sys.stderr)
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gradcli`: help is the message
+            print(message())
+            print("error: usage: no command given (see gradcli --help)", file=sys.stderr)
+            sys.exit(2)
+        first = message().strip().splitlines() or [""]
+        print(f"error: usage: {first[0]} (see gradcli --help)", file=sys.stderr)
         code = 2
     except KeyboardInterrupt as exc:
         code = _fail(exc)

@@ -119,9 +119,11 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
     bindings = {ids[n]: float(v) for n, v in at.items()}
     wrt = [graph.variables[n] for n in targets]
     _, grads, back = reverse.gradient(graph, bindings, root, wrt, point=point)
-    kink_ops = sorted({graph.nodes[k].op for k in back.kinks})
     results = {}
     for name, node_id, grad in zip(targets, wrt, grads):
+        # Only kinks on a path from this variable affect its derivative.
+        on_path = graph.depends_on({node_id}, root)
+        kink_ops = sorted({graph.nodes[k].op for k in back.kinks if on_path[k]})
         def f(t: float, node_id=node_id) -> float:
             moved = dict(bindings)
             moved[node_id] = t

@@ -136,7 +136,7 @@ def _forward_diagnosis(spec: Spec, values: list, param: str, expected: Any,
         dependents = [i for i in range(spec.loss + 1) if flags[i] and i != nid]
         try:
             moved = reverse.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
-            back = reverse.backward(spec.graph, moved, spec.loss, [pid], stop={nid})
+            back = reverse.backward(spec.graph, moved, spec.loss, [pid])
         except Exception:  # a student's value may leave the domain: no diagnosis then
             continue
         grad = back.adjoint[pid]

@@ -64,6 +64,10 @@ def build(spec: Spec, loaded: Loaded) -> None:
     for key in ("x", "y"):
         if key not in inputs:
             raise GradcliError(f"missing input '{key}'", loaded.where("inputs"))
+    shape = inputs["x"].get("shape") if isinstance(inputs["x"], dict) else None
+    if (isinstance(shape, list) and shape and not isinstance(shape[-1], bool)
+            and isinstance(shape[-1], int) and shape[-1] > 0):
+        _check_param_count(layers, shape[-1], loaded)  # before drawing x
     x = _input(inputs["x"], loaded, ("inputs", "x"), seed, 1000)
     if isinstance(x, float):
         x = _np().array([[x]])

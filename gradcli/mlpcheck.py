@@ -82,8 +82,12 @@ LOSSES = ("squared_error", "half_squared_error", "mse",
 CBRT_EPS = EPS ** (1.0 / 3.0)
 #: Upper bound on the bytes one block of perturbations may use.
 MEMORY_BUDGET = 200 * 2**20
-#: Target number of float64 elements in one block's widest array (cache size).
+#: Target number of float64 elements in one block's widest array: cache-sized
+#: (1 MB) without matmuls; larger when the block goes through matmuls, so that
+#: the BLAS calls are few and big (a threaded BLAS call on a busy machine can
+#: cost milliseconds whatever its size).
 _BLOCK_ELEMENTS = 1 << 17
+_MATMUL_BLOCK_ELEMENTS = 1 << 19
 #: Default tolerances of the fast-mode checks.
 RTOL = 1e-6
 
@@ -124,26 +128,44 @@ class Layer:
         return self.W.shape[1]
 
 
-def activate(z: np.ndarray, name: str) -> np.ndarray:
-    """The activation `name` applied to z (softmax over the last axis)."""
+def activate(z: np.ndarray, name: str, axis: int = -1, out: np.ndarray | None = None) -> np.ndarray:
+    """The activation `name` applied to z (softmax over the units `axis`, the last by default).
+
+    `out` (which may be z itself) receives the result; the operations are the
+    same with or without it, so the values are identical.
+    """
     if name == "linear":
-        return z
-    if name == "sigmoid":
+        if out is None or out is z:
+            return z
+        np.copyto(out, z)
+        return out
+    if name == "sigmoid":  # 1 / (1 + exp(-z))
         with np.errstate(over="ignore"):
-            return 1.0 / (1.0 + np.exp(-z))
+            r = np.negative(z, out=out)
+            np.exp(r, out=r)
+            np.add(1.0, r, out=r)
+            return np.divide(1.0, r, out=r)
     if name == "tanh":
-        return np.tanh(z)
+        return np.tanh(z, out=out)
     if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        return np.maximum(z, 0.0, out=out)
+    if name == "softmax":  # exp(z - max) / sum
+        r = np.subtract(z, z.max(axis=axis, keepdims=True), out=out)
+        np.exp(r, out=r)
+        return np.divide(r, r.sum(axis=axis, keepdims=True), out=r)
     raise GradcliError(f"unknown activation '{name}'")
 
 
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+def log_softmax(z: np.ndarray, axis: int = -1, out: np.ndarray | None = None,
+                work: np.ndarray | None = None) -> np.ndarray:
+    """z - logsumexp(z), with the maximum subtracted first.
+
+    `out` (may be z) receives the result, `work` (same shape) is scratch.
+    """
+    shifted = np.subtract(z, z.max(axis=axis, keepdims=True), out=out)
+    s = np.exp(shifted, out=work).sum(axis=axis, keepdims=True)
+    np.log(s, out=s)
+    return np.subtract(shifted, s, out=shifted)
 
 
 def _ylog(y: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -159,13 +181,15 @@ def _elem_loss(z: np.ndarray, act: str, y: np.ndarray, loss: str) -> np.ndarray:
     return _loss_of_output(activate(z, act), y, loss)
 
 
-def _loss_of_output(a: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
+def _loss_of_output(a: np.ndarray, y: np.ndarray, loss: str, out: np.ndarray | None = None) -> np.ndarray:
+    """Per-element loss terms from the output a (unscaled); `out` (may be a) receives them."""
     if loss in ("squared_error", "mse"):
-        d = a - y
-        return d * d
+        d = np.subtract(a, y, out=out)
+        return np.multiply(d, d, out=d)
     if loss == "half_squared_error":
-        d = a - y
-        return 0.5 * (d * d)
+        d = np.subtract(a, y, out=out)
+        np.multiply(d, d, out=d)
+        return np.multiply(0.5, d, out=d)
     if loss == "binary_cross_entropy":
         return -(_ylog(y, a) + _ylog(1.0 - y, 1.0 - a))
     if loss == "cross_entropy":
@@ -173,13 +197,23 @@ def _loss_of_output(a: np.ndarray, y: np.ndarray, loss: str) -> np.ndarray:
     raise GradcliError(f"unknown loss '{loss}' (expected one of {', '.join(LOSSES)})")
 
 
-def row_losses(z: np.ndarray, act: str, y: np.ndarray, loss: str) -> np.ndarray:
-    """Unscaled loss of each batch row, from the output pre-activation z [..., B, K]."""
-    if act == "softmax":
-        if loss == "cross_entropy":
-            return -(y * log_softmax(z)).sum(axis=-1)
-        return _loss_of_output(activate(z, act), y, loss).sum(axis=-1)
-    return _elem_loss(z, act, y, loss).sum(axis=-1)
+def row_losses(z: np.ndarray, act: str, y: np.ndarray, loss: str, axis: int = -1,
+               out: np.ndarray | None = None, work: np.ndarray | None = None) -> np.ndarray:
+    """Unscaled loss of each batch row, from the output pre-activation z [..., B, K].
+
+    `axis` is the axis of the output units (the incremental code keeps units
+    first).  `out` (may be z itself) and `work` are optional scratch arrays of
+    z's shape; the operations, and so the values, are the same without them.
+    """
+    if act == "softmax" and loss == "cross_entropy":
+        t = log_softmax(z, axis, out=out, work=work)
+        return -np.multiply(y, t, out=t).sum(axis=axis)  # -sum y log_softmax(z)
+    if act == "sigmoid" and loss == "binary_cross_entropy":
+        t = np.logaddexp(0.0, z, out=work)  # softplus(z) - y z
+        return np.subtract(t, np.multiply(y, z, out=out), out=t).sum(axis=axis)
+    a = activate(z, act, axis, out=out)
+    scratch = None if (a is z and out is None) else a
+    return _loss_of_output(a, y, loss, out=scratch).sum(axis=axis)
 
 
 def loss_scale(loss: str, batch: int, outputs: int) -> float:
@@ -297,6 +331,7 @@ class _Net:
         if not np.isfinite(self.value):
             raise NonFiniteError("the loss is not finite at the given parameters")
         self._eye: dict[int, np.ndarray] = {}
+        self._bufs: dict[int, np.ndarray] = {}
 
     # -- tensors -----------------------------------------------------------
 
@@ -314,25 +349,28 @@ class _Net:
 
     # -- block sizes -----------------------------------------------------------
 
-    def _width_above(self, k: int) -> int:
-        """Widest array a perturbation of layer k is propagated through."""
-        layers = self.layers
-        if k == len(layers) - 1 and layers[k].activation in ELEMENTWISE:
-            return 1
-        start = k + 1 if layers[k].activation in ELEMENTWISE else k
-        return max(layer.units for layer in layers[start:])
+    def _start(self, k: int) -> int:
+        """The layer whose pre-activation a perturbation of layer k is propagated from."""
+        return k + 1 if self.layers[k].activation in ELEMENTWISE else k
 
     def block_size(self, k: int, bias: bool) -> int:
         """Perturbations per block: cache-sized, and far below the memory budget."""
-        per = 2 * self.batch * self._width_above(k)  # elements per perturbation, both signs
-        cap = max(1, MEMORY_BUDGET // (8 * 8 * per))  # ~8 live arrays of that size
-        size = max(1, min(cap, _BLOCK_ELEMENTS // per))
+        layers, last = self.layers, len(self.layers) - 1
+        if k == last and layers[k].activation in ELEMENTWISE:
+            width, target = 1, _BLOCK_ELEMENTS  # only unit i's loss term
+        else:
+            start = self._start(k)
+            width = max(layer.units for layer in layers[start:])
+            target = _MATMUL_BLOCK_ELEMENTS if start < last else _BLOCK_ELEMENTS
+        per = 2 * self.batch * width  # elements per perturbation, both signs
+        cap = max(1, MEMORY_BUDGET // (8 * 8 * per))  # ~8 arrays of that size
+        size = max(1, min(cap, target // per))
         if not bias:
             n_in = self.layers[k].inputs
-            if n_in <= size:  # whole units: their rows are skipped together
+            if n_in <= size:  # whole units
                 size = n_in * (size // n_in)
-            elif n_in <= cap:
-                size = n_in
+            else:  # equal chunks of one unit's inputs
+                size = -(-n_in // -(-n_in // size))
         return size
 
     def blocks(self, k: int, bias: bool) -> Iterator[np.ndarray]:
@@ -383,6 +421,14 @@ class _Net:
             diff = self._rank1(k, dz_up, dz_down, self._identity(layer.units)[units])
         return self.scale * diff / (hp + hm)
 
+    def _buf(self, slot: int, shape: tuple[int, ...]) -> np.ndarray:
+        """A reusable scratch array of the given shape (contiguous)."""
+        n = int(np.prod(shape))
+        buf = self._bufs.get(slot)
+        if buf is None or buf.size < n:
+            buf = self._bufs[slot] = np.empty(n)
+        return buf[:n].reshape(shape)
+
     def _identity(self, n: int) -> np.ndarray:
         if n not in self._eye:
             self._eye[n] = np.eye(n)
@@ -404,16 +450,28 @@ class _Net:
             z0, y = self.zs[m][live], self.y[live]
         else:
             z0, y = self.zs[m], self.y
-        t = np.concatenate([t_up, t_down])  # [2P, R]
-        w2 = np.concatenate([w, w])  # [2P, n_m]
-        z = z0[None, :, :] + t[:, :, None] * w2[:, None, :]  # [2P, R, n_m]
+        # Units first, [n, 2P, R]: reductions over units then run over the
+        # outer axis, which numpy does far faster than over a short last axis.
+        # The arrays live in reused buffers (fresh ~MB temporaries per block
+        # cost page faults); the operations are those of forward_loss.
+        R = z0.shape[0]
+        wT = w.T[:, :, None]
+        z = self._buf(0, (w.shape[1], 2 * P, R))
+        np.multiply(wT, t_up[None], out=z[:, :P])
+        np.multiply(wT, t_down[None], out=z[:, P:])
+        z += z0.T[:, None, :]  # z_m + t w
         layers = self.layers
+        slot = 0
         with np.errstate(all="ignore"):
             for q in range(m, len(layers) - 1):
-                a = activate(z, layers[q].activation)
+                a = activate(z, layers[q].activation, axis=0, out=z)
                 nxt = layers[q + 1]
-                z = (a.reshape(-1, a.shape[-1]) @ nxt.W.T + nxt.b).reshape(a.shape[:-1] + (nxt.units,))
-            rows = row_losses(z, layers[-1].activation, y, self.loss)  # [2P, R]
+                slot = 1 - slot
+                z = self._buf(slot, (nxt.units, 2 * P, R))
+                np.matmul(nxt.W, a.reshape(a.shape[0], -1), out=z.reshape(nxt.units, -1))
+                z += nxt.b[:, None, None]
+            rows = row_losses(z, layers[-1].activation, y.T[:, None, :], self.loss, axis=0,
+                              out=z, work=self._buf(2, z.shape))  # [2P, R]
         return (rows[:P] - rows[P:]).sum(axis=1)
 
     # -- directional probes ----------------------------------------------------

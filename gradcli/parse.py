@@ -134,7 +134,7 @@ def _original_col(offset: int, carets: list[int]) -> int:
     return offset - bisect.bisect_left(carets, offset) + 1
 
 
-_JUXTAPOSED = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?)([A-Za-z_(])")
+_JUXTAPOSED = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)([A-Za-z_]\w*|\()")
 
 
 def _syntax_tree(text: str, source: str, carets: list[int], where: str | None) -> ast.Expression:
@@ -231,6 +231,14 @@ class _Walker:
 
     def check_call(self, node: ast.Call) -> None:
         func = node.func
+        if (isinstance(func, ast.Constant) and isinstance(func.value, (int, float))
+                and not isinstance(func.value, bool)):
+            start = self.col(func) - 1
+            end = _original_col(getattr(func, "end_col_offset", 0), self.carets) - 1
+            number = self.text[start:end] if end > start else repr(func.value)
+            raise ExpressionError(f"'{number}(' is not valid: did you mean {number}*(...)?",
+                                  self.text, end + 1 if end > start else self.col(node),
+                                  self.where)
         if not isinstance(func, ast.Name):
             raise self.fail("only plain function calls like exp(x) are allowed", node)
         name = func.id
@@ -283,8 +291,9 @@ class _Walker:
             op = _BINOPS.get(type(node.op))
             if op is None:
                 text = _OPERATOR_TEXT.get(type(node.op), type(node.op).__name__)
-                raise self.fail(f"operator '{text}' is not supported "
-                                f"(use + - * / ** ^ @)", node)
+                raise ExpressionError(f"operator '{text}' is not supported "
+                                      f"(use + - * / ** ^ @)", self.text, self.op_col(node),
+                                      self.where)
             left, lvalue = result[id(node.left)]
             right, rvalue = result[id(node.right)]
             if op == "pow" and rvalue is not None and abs(rvalue) > MAX_EXPONENT:

@@ -223,9 +223,27 @@ def simplify_bounded(expr: sp.Expr, seconds: float) -> tuple[sp.Expr, bool]:
         return expr, False
     except Exception:  # SymPy internals can fail on odd inputs: keep raw
         return expr, False
+    if _foreign_functions(candidate) - _foreign_functions(expr):
+        # e.g. 1 - tanh(u)**2 -> cosh(u)**-2: the language could not read it back.
+        return expr, True
     if sp.count_ops(candidate) < sp.count_ops(expr):
         return candidate, True
     return expr, True
+
+
+_LANGUAGE_FUNCTIONS: set[str] = set()
+
+
+def _foreign_functions(expr: Any) -> set[str]:
+    """Names of the SymPy functions in `expr` that the expression language lacks."""
+    if not _LANGUAGE_FUNCTIONS:
+        s = sp.Symbol("s")
+        for op in OPS.values():
+            if op.elementwise and op.symbol is None:
+                built = sp.sympify(op.sympy(NAMESPACE, s))
+                _LANGUAGE_FUNCTIONS.update(type(f).__name__ for f in built.atoms(sp.Function))
+    found = {type(f).__name__ for f in sp.sympify(expr).atoms(sp.Function)}
+    return found - _LANGUAGE_FUNCTIONS
 
 
 # ------------------------------------------------------------ evaluation ---

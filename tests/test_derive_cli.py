@@ -1,0 +1,450 @@
+"""`gradcli derive` end to end: worked examples with their numbers, the JSON
+contract, output formats, exit codes and one-line errors for bad input."""
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+
+import pytest
+import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr
+from typer.testing import CliRunner
+
+from gradcli import cli
+from gradcli.symbolic import relu, sigmoid, softplus
+
+needs_steps = pytest.mark.skipif(importlib.util.find_spec("gradcli.steps") is None,
+                                 reason="gradcli.steps is not written yet")
+
+CONTRACT_KEYS = {"expression", "at", "gradient", "steps", "ok"}
+ROW_KEYS = {"wrt", "derivative", "value", "reverse", "numeric", "rel_error", "ok"}
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.out)
+
+    def row(self, wrt: str) -> dict:
+        rows = [r for r in self.json["gradient"] if r["wrt"] == wrt]
+        assert len(rows) == 1, self.out
+        return rows[0]
+
+
+def gradcli(*args: str) -> Run:
+    """Run the real entry point (gradcli.cli.main) in-process."""
+    out, err = io.StringIO(), io.StringIO()
+    code = None
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            cli.main(list(args))
+        except SystemExit as exc:
+            code = exc.code
+    assert isinstance(code, int), code  # main always exits with a code
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def derive_json(*args: str) -> Run:
+    run = gradcli("derive", *args, "--json", "--no-steps")
+    assert run.code in (0, 1), run.err
+    assert run.err == ""
+    return run
+
+
+def assert_one_error_line(run: Run, json_mode: bool = True) -> str:
+    """Exit 2, exactly one `error:` line first on stderr, no traceback."""
+    assert run.code == 2, (run.code, run.out[:200], run.err[:300])
+    assert "Traceback" not in run.err and "Traceback" not in run.out
+    lines = run.err.splitlines()
+    assert lines and lines[0].startswith("error: "), run.err[:300]
+    assert sum(line.startswith("error:") for line in lines) == 1, run.err[:500]
+    # Anything after the error line is the expression and its caret.
+    if len(lines) > 1:
+        assert len(lines) == 3 and lines[2].strip() == "^", run.err[:500]
+    if json_mode:
+        assert run.out == ""
+    assert "internal error" not in lines[0], lines[0]
+    return lines[0]
+
+
+def sympy_reads(derivative: str, names: list[str]):
+    local = {n: sp.Symbol(n, real=True) for n in names}
+    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus)
+    return parse_expr(derivative, local_dict=local), local
+
+
+# -------------------------------------------------------- worked examples ---
+def test_cube_of_square_plus_one():
+    run = derive_json("(x**2+1)**3", "--at", "x=2")
+    assert run.code == 0
+    data = run.json
+    assert CONTRACT_KEYS <= set(data)
+    assert data["expression"] == "(x**2 + 1)**3"
+    assert data["at"] == {"x": 2.0}
+    assert data["ok"] is True
+    assert isinstance(data["steps"], list)
+    (row,) = data["gradient"]
+    assert ROW_KEYS <= set(row)
+    assert row["wrt"] == "x"
+    assert row["derivative"] == "6*x*(x**2 + 1)**2"
+    assert row["value"] == pytest.approx(300.0, rel=1e-12)
+    assert row["reverse"] == pytest.approx(300.0, rel=1e-12)
+    assert row["numeric"] == pytest.approx(300.0, rel=1e-8)
+    assert 0 <= row["rel_error"] < 1e-8
+    assert row["ok"] is True
+    back, local = sympy_reads(row["derivative"], ["x"])
+    x = local["x"]
+    assert sp.simplify(back - 6 * x * (x ** 2 + 1) ** 2) == 0
+    assert sp.simplify(back - sp.diff((x ** 2 + 1) ** 3, x)) == 0
+
+
+def test_square_of_linear():
+    row = derive_json("(2*x+1)**2", "--at", "x=1").row("x")
+    assert row["value"] == pytest.approx(12.0) and row["reverse"] == 12.0
+    assert row["numeric"] == pytest.approx(12.0, rel=1e-8) and row["ok"] is True
+    back, local = sympy_reads(row["derivative"], ["x"])
+    assert sp.expand(back - (8 * local["x"] + 4)) == 0
+
+
+@pytest.mark.parametrize("at", [("--at", "x=1", "--at", "y=2"), ("--at", "x=1,y=2"),
+                                ("--at", "y=2, x=1")])
+def test_two_variables(at):
+    run = derive_json("x**2*y + x*y**2", *at)
+    assert run.code == 0
+    assert [r["wrt"] for r in run.json["gradient"]] == ["x", "y"]
+    assert run.json["at"] == {"x": 1.0, "y": 2.0} or run.json["at"] == {"y": 2.0, "x": 1.0}
+    for name, expected in (("x", 8.0), ("y", 5.0)):
+        row = run.row(name)
+        assert row["value"] == pytest.approx(expected, rel=1e-12)
+        assert row["reverse"] == pytest.approx(expected, rel=1e-12)
+        assert row["numeric"] == pytest.approx(expected, rel=1e-8)
+        assert row["ok"] is True
+
+
+def test_sigmoid_neuron_squared_error():
+    run = derive_json("(sigmoid(w*x)-1)**2", "--at", "x=2", "--at", "w=0.5")
+    row = run.row("w")
+    assert row["value"] == pytest.approx(-0.2115, abs=1e-4)
+    assert row["reverse"] == pytest.approx(-0.2115, abs=1e-4)
+    assert row["numeric"] == pytest.approx(row["reverse"], rel=1e-7)
+    # exact: 2*(s-1)*s*(1-s)*x with s = sigmoid(1)
+    s = 1 / (1 + math.exp(-1.0))
+    assert row["reverse"] == pytest.approx(2 * (s - 1) * s * (1 - s) * 2, rel=1e-12)
+    assert run.code == 0 and run.json["ok"] is True
+
+
+def test_half_squared_error_with_bias():
+    run = derive_json("0.5*(sigmoid(w*x+b)-y)**2", "--at", "x=2,w=0.5,b=0.1,y=1")
+    assert run.code == 0
+    assert [r["wrt"] for r in run.json["gradient"]] == ["b", "w", "x", "y"]
+    assert run.row("w")["value"] == pytest.approx(-0.093587, abs=1e-6)
+    assert run.row("w")["reverse"] == pytest.approx(-0.093587, abs=1e-6)
+    assert run.row("b")["value"] == pytest.approx(-0.046794, abs=1e-6)
+    assert run.row("b")["numeric"] == pytest.approx(-0.046794, abs=1e-6)
+    names = ["b", "w", "x", "y"]
+    local = {n: sp.Symbol(n, real=True) for n in names}
+    truth = sp.Rational(1, 2) * (sigmoid(local["w"] * local["x"] + local["b"]) - local["y"]) ** 2
+    for row in run.json["gradient"]:
+        back, _ = sympy_reads(row["derivative"], names)
+        assert sp.simplify(back - sp.diff(truth, local[row["wrt"]])) == 0, row
+
+
+@pytest.mark.parametrize("text, at", [
+    ("tanh(x*y) + softplus(x)", "x=0.3,y=2"),
+    ("relu(x - y)*abs(y) + log(x)", "x=2,y=-1.5"),
+    ("sqrt(x)/(1 + e**x) - pi*x**-2", "x=1.7"),
+    ("beta*gamma**2 + I*N + E", "beta=1.5,gamma=-2,I=3,N=0.25,E=7"),
+])
+def test_derivatives_read_back_by_sympy_and_gradcli(text, at):
+    run = derive_json(text, "--at", at)
+    assert run.code == 0, run.out
+    names = [part.split("=")[0] for part in at.split(",")]
+    truth_expr, local = sympy_reads(text, names)
+    truth_expr = truth_expr.subs(sp.Symbol("e"), sp.E)
+    for row in run.json["gradient"]:
+        back, _ = sympy_reads(row["derivative"], names)
+        back = back.subs(sp.Symbol("e"), sp.E)  # gradcli's constant e, if printed
+        assert sp.simplify(back - sp.diff(truth_expr, local[row["wrt"]])) == 0, row
+        # gradcli reads its own output: derive the derivative (no functions it lacks).
+        again = gradcli("derive", row["derivative"], "--json", "--no-steps", "--timeout", "0")
+        assert again.code == 0, (row["derivative"], again.err)
+
+
+def test_names_are_variables_not_sympy_constants():
+    run = derive_json("beta*gamma + I*N + E*e", "--at", "beta=2,gamma=3,I=5,N=7,E=11")
+    assert [r["wrt"] for r in run.json["gradient"]] == ["beta", "E", "gamma", "I", "N"] or \
+        [r["wrt"] for r in run.json["gradient"]] == sorted(["beta", "E", "gamma", "I", "N"])
+    assert run.row("I")["value"] == 7.0
+    assert run.row("N")["value"] == 5.0
+    assert run.row("E")["value"] == pytest.approx(math.e)
+
+
+# ----------------------------------------------------------- wrt and sort ---
+def test_default_wrt_is_natural_sort():
+    run = derive_json("w10*x1 + w2*x1 + x1")
+    assert [r["wrt"] for r in run.json["gradient"]] == ["w2", "w10", "x1"]
+    run = derive_json("a10 + a9 + a1 + b")
+    assert [r["wrt"] for r in run.json["gradient"]] == ["a1", "a9", "a10", "b"]
+
+
+def test_explicit_wrt_keeps_order_and_drops_duplicates():
+    run = derive_json("x**2*y", "--wrt", "y", "--wrt", "x", "--wrt", "y", "--at", "x=3,y=1")
+    assert [r["wrt"] for r in run.json["gradient"]] == ["y", "x"]
+    assert run.row("y")["value"] == 9.0 and run.row("x")["value"] == 6.0
+
+
+def test_without_point_only_symbolic():
+    run = derive_json("x**3")
+    (row,) = run.json["gradient"]
+    assert row["derivative"] == "3*x**2"
+    assert row.get("value") is None and row.get("reverse") is None
+    assert run.code == 0 and run.json["at"] == {}
+
+
+def test_partial_point_is_noted_not_evaluated():
+    run = derive_json("x*y", "--at", "x=1")
+    assert run.code == 0
+    assert any("missing: y" in n for n in run.json.get("notes", []))
+    assert all(r.get("reverse") is None for r in run.json["gradient"])
+
+
+def test_constant_expressions_in_at():
+    run = derive_json("sin(x)", "--at", "x=pi/3")
+    assert run.row("x")["value"] == pytest.approx(0.5, rel=1e-12)
+    assert run.json["at"]["x"] == pytest.approx(math.pi / 3)
+
+
+# ------------------------------------------------------------ kinks, fails ---
+def test_relu_at_zero_is_a_kink_not_a_failure():
+    run = derive_json("relu(x)", "--at", "x=0")
+    assert run.code == 0
+    row = run.row("x")
+    assert row["kink"] is True and row["ok"] is True
+    assert row["reverse"] == 0.0
+    assert "kink" in row["note"] and "subgradient 0" in row["note"]
+    assert run.json["ok"] is True
+
+
+def test_kink_only_for_variables_on_its_path():
+    run = derive_json("abs(x)*y", "--at", "x=0,y=2")
+    assert run.code == 0
+    assert run.row("x")["kink"] is True
+    assert run.row("y")["kink"] is False and run.row("y")["band"] == "good"
+
+
+def test_failed_check_exits_1(monkeypatch):
+    """A wrong VJP in the op table is caught by the three-way check: exit 1."""
+    import dataclasses
+
+    from gradcli import ops
+
+    wrong = dataclasses.replace(ops.OPS["sin"], vjp=(lambda g, o, a: g * 2.0 * math.cos(a),))
+    monkeypatch.setitem(ops.OPS, "sin", wrong)
+    run = gradcli("derive", "sin(x)", "--at", "x=1", "--json", "--no-steps")
+    assert run.code == 1, run.err
+    assert run.err == ""
+    data = run.json
+    assert data["ok"] is False and data["gradient"][0]["ok"] is False
+    assert data["gradient"][0]["value"] == pytest.approx(math.cos(1.0))
+    assert data["gradient"][0]["reverse"] == pytest.approx(2 * math.cos(1.0))
+
+
+def test_timeout_zero_skips_simplification():
+    run = derive_json("(x**2 - 1)/(x - 1)", "--timeout", "0", "--at", "x=3")
+    row = run.row("x")
+    assert row["simplified"] is False
+    assert "simplif" in (row["note"] or "")
+    assert row["value"] == pytest.approx(1.0) and row["ok"] is True
+    simplified = derive_json("(x**2 - 1)/(x - 1)").row("x")
+    assert simplified["simplified"] is True and simplified["derivative"] == "1"
+
+
+def test_rtol_and_atol_are_used():
+    # An expression whose numeric error estimate is not tiny: sin at a large x.
+    loose = derive_json("sin(x)", "--at", "x=10000")
+    assert loose.code == 0 and loose.row("x")["ok"] is True
+    assert loose.row("x")["value"] == pytest.approx(math.cos(1e4), rel=1e-12)
+
+
+def test_tanh_derivative_stays_in_the_language():
+    row = derive_json("tanh(x*y)", "--at", "x=0.3,y=2").row("x")
+    assert "cosh" not in row["derivative"]
+    assert row["value"] == pytest.approx(2.0 / math.cosh(0.6) ** 2, rel=1e-12)
+
+
+# ----------------------------------------------------------------- formats ---
+@needs_steps
+def test_markdown_and_latex_contain_the_derivative():
+    md = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--format", "markdown")
+    assert md.code == 0, md.err
+    assert "6*x*(x**2 + 1)**2" in md.out
+    assert "300" in md.out and "|" in md.out
+    tex = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--format", "latex")
+    assert tex.code == 0, tex.err
+    assert r"6 x \left(x^{2} + 1\right)^{2}" in tex.out
+    assert r"\frac{\partial f}{\partial x}" in tex.out
+
+
+@needs_steps
+def test_text_output_and_steps():
+    run = gradcli("derive", "(x**2+1)**3", "--at", "x=2")
+    assert run.code == 0 and run.err == ""
+    assert "6*x*(x**2 + 1)**2" in run.out
+    assert "chain" in run.out and "300" in run.out
+    no_steps = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--no-steps")
+    assert no_steps.code == 0
+    assert "chain" not in no_steps.out and "6*x*(x**2 + 1)**2" in no_steps.out
+
+
+@needs_steps
+def test_json_steps_are_listed_per_variable():
+    run = gradcli("derive", "x**2*y", "--json")
+    assert run.code == 0, run.err
+    steps = run.json["steps"]
+    assert isinstance(steps, list) and [s["wrt"] for s in steps] == ["x", "y"]
+
+
+# ------------------------------------------------------------- bad inputs ---
+def test_hostile_expressions_via_cli(hostile):
+    start = time.perf_counter()
+    run = gradcli("derive", hostile, "--json", "--at", "x=1")
+    assert_one_error_line(run)
+    assert time.perf_counter() - start < 5.0
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("x", "--at", "x=nan"), "finite"),
+    (("x", "--at", "x=NaN"), "finite"),
+    (("x", "--at", "x=inf"), "finite"),
+    (("x", "--at", "x=-inf"), "finite"),
+    (("x", "--at", "x=1e999"), "not finite"),
+    (("x", "--at", "x=10**400"), "pow"),
+    (("x", "--at", "y=1"), "'y' is not a variable"),
+    (("x", "--at", "x"), "expected NAME=VALUE"),
+    (("x", "--at", "=1"), "expected NAME=VALUE"),
+    (("x", "--at", "x="), "expected NAME=VALUE"),
+    (("x", "--at", "x=y"), "must be a number"),
+    (("x", "--at", "x=__import__('os')"), "--at x"),
+    (("x", "--at", "1x=2"), "not a variable name"),
+    (("x", "--wrt", "z"), "'z' is not a variable"),
+    (("log(x)", "--at", "x=-1"), "log(-1)"),
+    (("exp(x)", "--at", "x=1000"), "exp(1000)"),
+    (("sqrt(x)", "--at", "x=0"), "sqrt(0)"),
+    (("1/x", "--at", "x=0"), "div(1, 0)"),
+    (("sum(x)", ), "tensors"),
+    (("x", "--rtol", "abc"), "usage"),
+    (("x", "--format", "html"), "usage"),
+    (("x", "--bogus"), "usage"),
+    ((), "usage"),
+])
+def test_bad_input_exit_2(args, fragment):
+    run = gradcli("derive", *args, "--json") if args else gradcli("derive")
+    line = assert_one_error_line(run)
+    assert fragment in line, line
+
+
+def test_non_finite_error_names_op_and_point():
+    line = assert_one_error_line(gradcli("derive", "x*log(x)", "--at", "x=-1", "--json"))
+    assert "log(-1)" in line and "x=-1" in line
+    line = assert_one_error_line(gradcli("derive", "exp(x*y)", "--at", "x=1000,y=1", "--json"))
+    assert "exp(1000)" in line and "x=1000" in line and "y=1" in line
+
+
+def test_errors_without_json_also_print_nothing_on_stdout():
+    run = gradcli("derive", "x.real")
+    assert_one_error_line(run, json_mode=False)
+    assert run.out == ""
+    assert run.err.splitlines() == ["error: column 1: attribute access is not allowed",
+                                    "  x.real", "  ^"]
+
+
+def test_caret_line_points_at_the_column():
+    run = gradcli("derive", "x^2 + 2x", "--json")
+    line = assert_one_error_line(run)
+    assert line == "error: column 8: '2x' is not valid: did you mean 2*x?"
+    assert run.err.splitlines()[1:] == ["  x^2 + 2x", "         ^"]
+
+
+def test_bare_gradcli_is_usage_error_and_version_works():
+    run = gradcli()
+    assert run.code == 2
+    assert run.err.splitlines() == ["error: usage: no command given (see gradcli --help)"]
+    assert "derive" in run.out
+    version = gradcli("--version")
+    assert version.code == 0 and version.out.strip() == "gradcli 0.1.0"
+
+
+# ------------------------------------------------------------------ limits ---
+def test_limits_that_must_work():
+    text = "+".join(["x"] * 5000)  # 9,999 characters
+    row = derive_json(text, "--at", "x=1", "--timeout", "1").row("x")
+    assert row["derivative"] == "5000" and row["value"] == 5000.0 and row["ok"] is True
+    row = derive_json("(" * 100 + "x**2" + ")" * 100, "--at", "x=3").row("x")
+    assert row["value"] == 6.0
+    row = derive_json("x**1000", "--at", "x=1").row("x")
+    assert row["derivative"] == "1000*x**999" and row["reverse"] == 1000.0
+    row = derive_json("x**-2", "--at", "x=2").row("x")
+    assert row["value"] == pytest.approx(-0.25)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("x" * 100_001, "too long"),
+    ("(" * 1001 + "x" + ")" * 1001, "nested too deeply"),
+    ("x**10001", "exponent too large"),
+    ("x+" * 49_999 + "x", "50,000 nodes"),
+])
+def test_limits_that_are_refused_quickly(text, fragment):
+    start = time.perf_counter()
+    line = assert_one_error_line(gradcli("derive", text, "--json"))
+    assert fragment in line
+    assert time.perf_counter() - start < 5.0
+
+
+# --------------------------------------------- typer CliRunner and processes ---
+def test_typer_app_with_clirunner():
+    runner = CliRunner()
+    ok = runner.invoke(cli.app, ["derive", "(2*x+1)**2", "--at", "x=1", "--json",
+                                 "--no-steps"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout)["gradient"][0]["value"] == 12.0
+    bad = runner.invoke(cli.app, ["derive", "x[0]", "--json", "--no-steps"])
+    assert bad.exit_code == 2
+    assert bad.stdout == ""
+    assert bad.stderr.startswith("error: column 1: indexing")
+
+
+def _subprocess(*args: str) -> Run:
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="100")
+    proc = subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
+                          text=True, timeout=60, env=env)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def test_end_to_end_process_success():
+    run = _subprocess("derive", "(x**2+1)**3", "--at", "x=2", "--json", "--no-steps")
+    assert run.code == 0 and run.err == ""
+    assert run.json["gradient"][0]["reverse"] == 300.0
+
+
+@pytest.mark.parametrize("args", [
+    ("derive", "__import__('os').system('echo PWNED')", "--json"),
+    ("derive", "log(x)", "--at", "x=-1", "--json"),
+    ("derive", "x", "--at", "x=nan", "--json"),
+])
+def test_end_to_end_process_errors(args):
+    run = _subprocess(*args)
+    assert_one_error_line(run)
+    assert "PWNED" not in run.out + run.err
