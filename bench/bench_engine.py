@@ -102,115 +102,136 @@ def numpy_step(Ws, bs, x, y, loss):
 
 
 # ---------------------------------------------------------------- timing ---
-def loops_for(fn, min_time: float) -> int:
+def local_timer(fn):
+    def timer(loops: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            fn()
+        return time.perf_counter() - t0
+
+    return timer
+
+
+def loops_for(timer, min_time: float) -> int:
     """timeit.autorange: 1, 2, 5, 10, 20, 50, ... until one batch takes >= min_time."""
     n = 1
     while True:
         for k in (1, 2, 5):
-            loops = n * k
-            t0 = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            if time.perf_counter() - t0 >= min_time:
-                return loops
+            if timer(n * k) >= min_time:
+                return n * k
         n *= 10
 
 
-def time_interleaved(fns: dict, repeat: int, min_time: float) -> dict[str, float]:
-    """Median seconds per call of each function, repeats interleaved (gc off)."""
-    loops = {k: loops_for(f, min_time) for k, f in fns.items()}
-    samples = {k: [] for k in fns}
+def time_interleaved(timers: dict, repeat: int, min_time: float) -> dict[str, float]:
+    """Median seconds per call of each timer, repeats interleaved (gc off).
+
+    A timer is a callable(loops) -> seconds for that many calls.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
+        loops = {k: loops_for(t, min_time) for k, t in timers.items()}
+        samples = {k: [] for k in timers}
         for _ in range(repeat):
-            for k, f in fns.items():
-                n = loops[k]
-                t0 = time.perf_counter()
-                for _ in range(n):
-                    f()
-                samples[k].append((time.perf_counter() - t0) / n)
+            for k, t in timers.items():
+                samples[k].append(t(loops[k]) / loops[k])
     finally:
         if enabled:
             gc.enable()
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
-TORCH_SCRIPT = r'''
-import gc, json, statistics, sys, time
+TORCH_WORKER = r"""
+import gc, json, sys, time
 import numpy as np
 import torch
-cfg = json.loads(sys.argv[1])
-torch.set_num_threads(cfg["threads"])
-data = np.load(cfg["npz"])
-n = cfg["layers"]
-x = torch.from_numpy(data["x"])
-y = torch.from_numpy(data["y"])
-params = []
-for k in range(1, n + 1):
-    params.append(torch.from_numpy(data[f"W{k}"]).requires_grad_())
-    params.append(torch.from_numpy(data[f"b{k}"]).requires_grad_())
-B = x.shape[0]
-ce = cfg["loss"] == "cross_entropy"
-
-def step():
-    a = x
-    for k in range(n):
-        z = a @ params[2 * k].T + params[2 * k + 1]
-        a = torch.relu(z) if k < n - 1 else z
-    if ce:
-        loss = -(y * torch.log_softmax(a, dim=1)).sum() / B
-    else:
-        loss = ((a - y) ** 2).sum() / B
-    return loss, torch.autograd.grad(loss, params)
-
-def loops_for(fn, min_time):
-    m = 1
-    while True:
-        for k in (1, 2, 5):
-            loops = m * k
-            t0 = time.perf_counter()
-            for _ in range(loops):
-                fn()
-            if time.perf_counter() - t0 >= min_time:
-                return loops
-        m *= 10
-
-loss, grads = step()
-loops = loops_for(step, cfg["min_time"])
 gc.disable()
-samples = []
-for _ in range(cfg["repeat"]):
-    t0 = time.perf_counter()
-    for _ in range(loops):
-        step()
-    samples.append((time.perf_counter() - t0) / loops)
-print(json.dumps({"median": statistics.median(samples), "min": min(samples), "loops": loops,
-                  "loss": float(loss), "grads": [g.numpy().tolist() for g in grads]
-                  if sum(g.numel() for g in grads) < 5000 else None,
-                  "grad_norms": [float(g.norm()) for g in grads],
-                  "torch": torch.__version__, "threads": torch.get_num_threads()}))
-'''
+out = sys.stdout
+step = None
+for line in sys.stdin:
+    req = json.loads(line)
+    if req["cmd"] == "setup":
+        torch.set_num_threads(req["threads"])
+        data = np.load(req["npz"])
+        n = req["layers"]
+        x = torch.from_numpy(data["x"])
+        y = torch.from_numpy(data["y"])
+        params = []
+        for k in range(1, n + 1):
+            params.append(torch.from_numpy(data[f"W{k}"]).requires_grad_())
+            params.append(torch.from_numpy(data[f"b{k}"]).requires_grad_())
+        B = x.shape[0]
+        ce = req["loss"] == "cross_entropy"
+
+        def step(n=n, x=x, y=y, params=params, B=B, ce=ce):
+            a = x
+            for k in range(n):
+                z = a @ params[2 * k].T + params[2 * k + 1]
+                a = torch.relu(z) if k < n - 1 else z
+            if ce:
+                loss = -(y * torch.log_softmax(a, dim=1)).sum() / B
+            else:
+                loss = ((a - y) ** 2).sum() / B
+            return loss, torch.autograd.grad(loss, params)
+
+        loss, grads = step()
+        reply = {"loss": float(loss), "torch": torch.__version__,
+                 "threads": torch.get_num_threads(),
+                 "grads": [g.numpy().tolist() for g in grads]
+                 if sum(g.numel() for g in grads) < 5000 else None}
+    else:  # {"cmd": "time", "loops": n}
+        loops = req["loops"]
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            step()
+        reply = {"seconds": time.perf_counter() - t0}
+    out.write(json.dumps(reply) + "\n")
+    out.flush()
+"""
 
 
-def torch_time(tp: str, tmp: Path, label: str, spec, n_layers: int, loss: str,
-               repeat: int, min_time: float, threads: int) -> dict | str:
-    arrays = {"x": spec.bindings[spec.inputs["x"]], "y": spec.bindings[spec.inputs["y"]]}
-    for name, nid in spec.params.items():
-        arrays[name] = spec.bindings[nid]
-    npz = tmp / (label.replace(" ", "_").replace("=", "") + ".npz")
-    np.savez(npz, **arrays)
-    script = tmp / "torch_engine.py"
-    script.write_text(TORCH_SCRIPT)
-    cfg = json.dumps({"npz": str(npz), "layers": n_layers, "loss": loss, "repeat": repeat,
-                      "min_time": min_time, "threads": threads})
-    env = dict(os.environ)
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env.pop(var, None)  # torch threads come from set_num_threads
-    proc = subprocess.run([tp, str(script), cfg], capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        return "torch run failed: " + (proc.stderr.strip().splitlines() or ["?"])[-1]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+class TorchWorker:
+    """A long-lived python of the torch venv that times `loops` torch steps on request,
+    so torch samples can be interleaved with the in-process ones."""
+
+    def __init__(self, tp: str, tmp: Path, threads: int):
+        script = tmp / "torch_worker.py"
+        script.write_text(TORCH_WORKER)
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.pop(var, None)  # torch threads come from set_num_threads
+        self.threads = threads
+        self.proc = subprocess.Popen([tp, str(script)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, env=env)
+
+    def ask(self, req: dict) -> dict:
+        self.proc.stdin.write(json.dumps(req) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError("torch worker died: " + (err[-1] if err else "?"))
+        return json.loads(line)
+
+    def setup(self, tmp: Path, label: str, spec, n_layers: int, loss: str) -> dict:
+        arrays = {"x": spec.bindings[spec.inputs["x"]], "y": spec.bindings[spec.inputs["y"]]}
+        for name, nid in spec.params.items():
+            arrays[name] = spec.bindings[nid]
+        npz = tmp / (label.replace(" ", "_").replace("=", "") + ".npz")
+        np.savez(npz, **arrays)
+        return self.ask({"cmd": "setup", "npz": str(npz), "layers": n_layers, "loss": loss,
+                         "threads": self.threads})
+
+    def timer(self):
+        return lambda loops: self.ask({"cmd": "time", "loops": loops})["seconds"]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
 
 
 def profile_top(fn, calls: int, limit: int = 14) -> str:
@@ -264,8 +285,6 @@ def main() -> int:
     global np
     import numpy as np  # noqa: F811
 
-    from gradcli import reverse, spec as specs
-
     tp = None if args.no_torch else (args.torch_python or None)
     if tp and not Path(tp).exists():
         print(f"torch: {tp} not found; torch columns skipped")
@@ -285,65 +304,83 @@ def main() -> int:
     notes = []
     with tempfile.TemporaryDirectory(prefix="gradcli-engine-") as d:
         tmp = Path(d)
-        for label, sizes, batch, loss, target, with_torch in CASES:
-            try:
-                path = tmp / (label.replace(" ", "_").replace("=", "") + ".yaml")
-                path.write_text(spec_text(sizes, batch, loss))
-                spec = specs.load(str(path))
-                g, bindings, root = spec.graph, spec.bindings, spec.loss
-                wrt = list(spec.params.values())
-                n = len(sizes) - 1
-                Ws = [bindings[spec.params[f"W{k}"]] for k in range(1, n + 1)]
-                bs = [bindings[spec.params[f"b{k}"]] for k in range(1, n + 1)]
-                x, y = bindings[spec.inputs["x"]], bindings[spec.inputs["y"]]
+        worker = TorchWorker(tp, tmp, args.torch_threads) if tp else None
+        try:
+            run_cases(args, tmp, worker, rows, notes)
+        finally:
+            if worker is not None:
+                worker.close()
+    print_table(rows, notes)
+    return 0
 
-                def f_gradcli():
-                    values = reverse.forward(g, bindings, root)
-                    return values, reverse.backward(g, values, root, wrt)
 
-                def f_numpy():
-                    return numpy_step(Ws, bs, x, y, loss)
+def run_cases(args, tmp: Path, worker, rows: list, notes: list) -> None:
+    from gradcli import reverse, spec as specs
 
-                # correctness first: same loss and gradients
-                values, back = f_gradcli()
-                ref_loss, ref = f_numpy()
-                err = abs(values[root] - ref_loss)
-                for k in range(n):
-                    for got, want in ((back.adjoint[spec.params[f"W{k + 1}"]], ref[k][0]),
-                                      (back.adjoint[spec.params[f"b{k + 1}"]], ref[k][1])):
-                        err = max(err, float(np.max(np.abs(got - want))))
-                t = time_interleaved({"gradcli": f_gradcli, "numpy": f_numpy},
-                                     args.repeat, args.min_time)
-                row = {"label": label, "nodes": len(g.nodes), "gradcli": t["gradcli"],
-                       "numpy": t["numpy"], "target": target, "maxdiff": err, "torch": None}
-                if tp and with_torch:
-                    res = torch_time(tp, tmp, label, spec, n, loss, args.repeat, args.min_time,
-                                     args.torch_threads)
-                    if isinstance(res, str):
-                        notes.append(f"{label}: {res}")
-                    else:
-                        row["torch"] = res["median"]
-                        tdiff = abs(res["loss"] - ref_loss)
-                        if res["grads"] is not None:
-                            for k in range(n):
-                                tdiff = max(tdiff, float(np.max(np.abs(
-                                    np.array(res["grads"][2 * k]) - ref[k][0]))))
-                        row["torch_diff"] = tdiff
-                        row["torch_ver"] = f"{res['torch']} threads={res['threads']}"
-                rows.append(row)
-                r = row["gradcli"] / row["numpy"]
-                print(f"  measured {label}: gradcli {fmt_t(row['gradcli'])}, numpy "
-                      f"{fmt_t(row['numpy'])} ({r:.2f}x)"
-                      + (f", torch {fmt_t(row['torch'])}" if row["torch"] else ""))
+    for label, sizes, batch, loss, target, with_torch in CASES:
+        try:
+            path = tmp / (label.replace(" ", "_").replace("=", "") + ".yaml")
+            path.write_text(spec_text(sizes, batch, loss))
+            spec = specs.load(str(path))
+            g, bindings, root = spec.graph, spec.bindings, spec.loss
+            wrt = list(spec.params.values())
+            n = len(sizes) - 1
+            Ws = [bindings[spec.params[f"W{k}"]] for k in range(1, n + 1)]
+            bs = [bindings[spec.params[f"b{k}"]] for k in range(1, n + 1)]
+            x, y = bindings[spec.inputs["x"]], bindings[spec.inputs["y"]]
+
+            def f_gradcli():
+                values = reverse.forward(g, bindings, root)
+                return values, reverse.backward(g, values, root, wrt)
+
+            def f_numpy():
+                return numpy_step(Ws, bs, x, y, loss)
+
+            # correctness first: same loss and gradients
+            values, back = f_gradcli()
+            ref_loss, ref = f_numpy()
+            err = abs(values[root] - ref_loss)
+            for k in range(n):
+                for got, want in ((back.adjoint[spec.params[f"W{k + 1}"]], ref[k][0]),
+                                  (back.adjoint[spec.params[f"b{k + 1}"]], ref[k][1])):
+                    err = max(err, float(np.max(np.abs(got - want))))
+            timers = {"gradcli": local_timer(f_gradcli), "numpy": local_timer(f_numpy)}
+            res = None
+            if worker is not None and with_torch:
+                try:
+                    res = worker.setup(tmp, label, spec, n, loss)
+                    timers["torch"] = worker.timer()
+                except Exception as exc:  # noqa: BLE001
+                    notes.append(f"{label}: torch failed: {exc}")
+                    worker = None
+            t = time_interleaved(timers, args.repeat, args.min_time)
+            row = {"label": label, "nodes": len(g.nodes), "gradcli": t["gradcli"],
+                   "numpy": t["numpy"], "target": target, "maxdiff": err,
+                   "torch": t.get("torch")}
+            if res is not None:
+                tdiff = abs(res["loss"] - ref_loss)
+                if res["grads"] is not None:
+                    for k in range(n):
+                        tdiff = max(tdiff, float(np.max(np.abs(
+                            np.array(res["grads"][2 * k]) - ref[k][0]))))
+                row["torch_diff"] = tdiff
+                row["torch_ver"] = f"{res['torch']} threads={res['threads']}"
+            rows.append(row)
+            r = row["gradcli"] / row["numpy"]
+            print(f"  measured {label}: gradcli {fmt_t(row['gradcli'])}, numpy "
+                  f"{fmt_t(row['numpy'])} ({r:.2f}x)"
+                  + (f", torch {fmt_t(row['torch'])}" if row["torch"] else ""))
+            sys.stdout.flush()
+            if args.profile:
+                calls = max(1, int(1.0 / max(row["gradcli"], 1e-6)))
+                print(f"  cProfile, gradcli forward+backward x{calls}, {label}, by own time:")
+                print(profile_top(f_gradcli, calls))
                 sys.stdout.flush()
-                if args.profile:
-                    calls = max(1, int(1.0 / max(row["gradcli"], 1e-6)))
-                    print(f"  cProfile, gradcli forward+backward x{calls}, {label}, by own time:")
-                    print(profile_top(f_gradcli, calls))
-                    sys.stdout.flush()
-            except Exception as exc:  # a report: keep going
-                notes.append(f"{label}: failed: {type(exc).__name__}: {exc}")
+        except Exception as exc:  # a report: keep going
+            notes.append(f"{label}: failed: {type(exc).__name__}: {exc}")
 
+
+def print_table(rows: list, notes: list) -> None:
     print()
     header = ("net", "graph nodes", "gradcli", "numpy", "gradcli/numpy", "target", "torch",
               "gradcli/torch", "result", "max |grad diff| vs numpy")
@@ -371,12 +408,11 @@ def main() -> int:
         print("  ".join(v.ljust(w) for v, w in zip(t, widths)))
     vers = {r.get("torch_ver") for r in rows if r.get("torch_ver")}
     if vers:
-        print(f"torch: {', '.join(sorted(vers))} (separate venv, per-iteration median of its "
-              f"own interleaved-free repeats); max |diff| torch vs numpy: "
+        print(f"torch: {', '.join(sorted(vers))} (separate venv, a worker process whose "
+              f"timed batches are interleaved with gradcli's and numpy's); max |diff| torch vs numpy: "
               + ", ".join(f"{r['label']} {r['torch_diff']:.1e}" for r in rows if "torch_diff" in r))
     for n in notes:
         print("note: " + n)
-    return 0
 
 
 if __name__ == "__main__":

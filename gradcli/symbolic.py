@@ -240,9 +240,9 @@ def _foreign_functions(expr: Any) -> set[str]:
         s = sp.Symbol("s")
         for op in OPS.values():
             if op.elementwise and op.symbol is None:
-                built = sp.sympify(op.sympy(NAMESPACE, s))
+                built = sp.S.Zero + op.sympy(NAMESPACE, s)  # SymPy objects only
                 _LANGUAGE_FUNCTIONS.update(type(f).__name__ for f in built.atoms(sp.Function))
-    found = {type(f).__name__ for f in sp.sympify(expr).atoms(sp.Function)}
+    found = {type(f).__name__ for f in (sp.S.Zero + expr).atoms(sp.Function)}
     return found - _LANGUAGE_FUNCTIONS
 
 

@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.mlpcheck import (
     EPS,
     Layer,
@@ -236,6 +236,13 @@ def test_bad_input():
         Layer(W1, b1, "gelu")
     with pytest.raises(GradcliError):
         forward_loss([Layer(W2, b2), Layer(W1, b1)], x, np.zeros((3, 3)), "mse")
+    with pytest.raises(GradcliError):  # transposed targets are refused, not reshaped
+        forward_loss(layers, x, np.zeros((2, 3)), "mse")
+    one = [Layer(W1, b1, "tanh"), Layer(W2[:1], b2[:1], "linear")]
+    y = np.array([0.5, 1.0, -1.0])  # 1-D targets of a one-output net
+    assert forward_loss(one, x, y, "mse") == forward_loss(one, x, y[:, None], "mse")
+    with pytest.raises(NonFiniteError):  # log of a negative output
+        numeric_gradients(layers, x, np.array([[1.0, 0.0]] * 3) * 5, "cross_entropy")
 
 
 # ---------------------------------------------------------------------------
@@ -374,3 +381,12 @@ def test_localize_whole_tensor_wrong_stays_bounded():
     grads[0] = (grads[0][0] * 1.5, grads[0][1])  # every entry of W1 wrong
     worst = localize(layers, x, y, "cross_entropy", grads, worst=3, max_probes=20)
     assert len(worst) == 3 and all(e.tensor == "W1" for e in worst)
+
+
+def test_localize_names_a_bias():
+    layers, x, y = fast_net()
+    grads = backprop(layers, x, y, "cross_entropy")
+    grads[0] = (grads[0][0], grads[0][1] + np.eye(16)[9] * 5e-4)
+    assert not all(d.ok for d in directional_check(layers, x, y, "cross_entropy", grads))
+    worst = localize(layers, x, y, "cross_entropy", grads)
+    assert [e.name for e in worst] == ["b1[9]"]
