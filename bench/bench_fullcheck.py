@@ -124,6 +124,10 @@ def main() -> None:
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default")
     print(f"(numpy {np.__version__}, {os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS={threads}, "
           f"load average {os.getloadavg()[0]:.1f}; best of {args.repeat})")
+    if os.getloadavg()[0] > (os.cpu_count() or 1) and threads != "1":
+        print("  note: the machine is busy; a multithreaded BLAS then makes every matmul "
+              "slow (the backprop baseline, naive differences, deeper nets): "
+              "try OPENBLAS_NUM_THREADS=1")
     print(f"full check {name} B={batch}: {t_full:.2f} s ({P:,} params), "
           f"max rel err vs backprop {rel:.1e} (entries |g| > 1e-4; "
           f"max abs err {absolute:.1e}, normwise {norm:.1e})")

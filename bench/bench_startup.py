@@ -165,6 +165,8 @@ def main() -> int:
     print(f"cpus: {os.cpu_count()}  runs: {runs}  warm-ups: {args.warmup}  "
           f"(round-robin, median of runs)")
     print(f"derive expression: {EXPR!r} --at x=2 --json")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at start: {os.getloadavg()[0]:.2f}")
     sys.stdout.flush()
 
     for _ in range(max(0, args.warmup)):
@@ -177,21 +179,23 @@ def main() -> int:
             c.times.append(run_once(c))
 
     # ---------------------------------------------------------------- table ---
-    rows: list[tuple[str, str, str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
 
     def add(key: str, base: str | None, target: float | None) -> None:
         c = by.get(key)
         if c is None:
             return
         if base is None:
-            rows.append((c.label, f"{c.median:.3f}", f"{c.best:.3f}", "-", "-", "baseline"))
+            rows.append((c.label, f"{c.median:.3f}", f"{c.best:.3f}", "-", "-", "-", "baseline"))
             return
         ratio = c.median / by[base].median
+        min_ratio = c.best / by[base].best
         tgt = f"<= {target}" if target is not None else "-"
         status = fmt_status(ratio, target, c) if target is not None else "info"
         if target is None:
             status += bad_codes(c)
-        rows.append((c.label, f"{c.median:.3f}", f"{c.best:.3f}", f"{ratio:.2f}", tgt, status))
+        rows.append((c.label, f"{c.median:.3f}", f"{c.best:.3f}", f"{ratio:.2f}",
+                     f"{min_ratio:.2f}", tgt, status))
 
     add("typer", None, None)
     add("help_s", "typer", HELP_TARGET)
@@ -202,7 +206,7 @@ def main() -> int:
     add("derive_ns_s", "sympy", None)
     add("derive_ns_m", "sympy", None)
 
-    header = ("command", "median s", "min s", "ratio", "target", "result")
+    header = ("command", "median s", "min s", "ratio", "min-ratio", "target", "result")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
     print()
@@ -210,6 +214,11 @@ def main() -> int:
     print("-" * len(line))
     for r in rows:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
+
+    print("ratio = median / baseline median (the verdict); min-ratio = min / baseline min "
+          "(less sensitive to a busy machine)")
+    if hasattr(os, "getloadavg"):
+        print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
     # ------------------------------------------------------------ headline ---
     print()

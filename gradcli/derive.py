@@ -6,6 +6,7 @@ the reverse-mode engine and central differences, compared pairwise.
 from __future__ import annotations
 
 import re
+import time
 
 from gradcli import numeric, reverse
 from gradcli.errors import GradcliError, NonFiniteError
@@ -73,8 +74,25 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
 
     from gradcli import symbolic  # SymPy is heavy: import only when deriving
 
-    expr = symbolic.to_sympy(graph, root)
-    report = DeriveReport(symbolic.to_text(expr), variables, at, [])
+    # One budget for all SymPy work (conversion, diff, simplify, steps,
+    # evaluation): past it the symbolic parts are skipped; the numbers still come.
+    deadline = time.monotonic() + time_budget
+
+    def left() -> float:
+        return max(0.01, deadline - time.monotonic())
+
+    expr, shown = None, " ".join(text.split())
+    try:
+        if time_budget > 0:
+            with symbolic.time_limit(left()):
+                expr = symbolic.to_sympy(graph, root)
+                shown = symbolic.to_text(expr)
+    except symbolic.SymbolicTimeout:
+        expr, shown = None, " ".join(text.split())
+    report = DeriveReport(shown, variables, at, [])
+    if expr is None:
+        report.notes.append(f"symbolic work skipped: SymPy took longer than the "
+                            f"{time_budget:g} s budget (--timeout)")
     bound = bool(variables) and all(v in at for v in variables)
     if at and not bound:
         missing = [v for v in variables if v not in at]
@@ -82,21 +100,41 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
     point = ", ".join(f"{k}={_num(v)}" for k, v in at.items())
     engine = _engine_results(graph, root, targets, at, point) if bound else {}
 
-    deadline_share = time_budget / max(len(targets), 1)
-    for name in targets:
-        sym = symbolic.symbol(name)
-        raw = expr.diff(sym)
-        simple, finished = symbolic.simplify_bounded(raw, deadline_share)
-        row = DerivativeRow(name, symbolic.to_text(simple), finished, symbolic.to_latex(simple))
-        if not finished:
-            row.note = "simplification ran out of time: unsimplified form shown"
+    for i, name in enumerate(targets):
+        share = left() / (len(targets) - i)
+        row = _symbolic_row(expr, name, share, left)
         if bound:
-            _fill_values(row, raw, engine[name], at, rtol, atol)
+            _fill_values(row, row.raw, engine[name], at, rtol, atol, left)
         report.gradient.append(row)
-        if steps:
-            report.steps.append(_steps_for(graph, root, name, deadline_share))
+        if steps and expr is not None and deadline - time.monotonic() > 0.01:
+            report.steps.append(_steps_for(graph, root, name, min(share, left())))
     report.ok = all(r.ok for r in report.gradient)
     return report
+
+
+def _symbolic_row(expr, name: str, share: float, left) -> DerivativeRow:
+    """The derivative's symbolic form, or a row marking it skipped (time budget)."""
+    from gradcli import symbolic
+
+    if expr is None:
+        return DerivativeRow(name, None, False, note="symbolic skipped (time budget)")
+    try:
+        with symbolic.time_limit(left()):
+            raw = expr.diff(symbolic.symbol(name))
+            raw_text = symbolic.to_text(raw)
+    except symbolic.SymbolicTimeout:
+        return DerivativeRow(name, None, False, note="symbolic skipped (time budget)")
+    simple, finished = symbolic.simplify_bounded(raw, min(share, left()) * 0.8)
+    try:
+        with symbolic.time_limit(left()):
+            row = DerivativeRow(name, symbolic.to_text(simple), finished,
+                                symbolic.to_latex(simple))
+    except symbolic.SymbolicTimeout:
+        row = DerivativeRow(name, raw_text, False)
+    if not finished:
+        row.note = "simplification ran out of time: unsimplified form shown"
+    row.raw = raw
+    return row
 
 
 def _check_tensor_free(graph: Graph, root: int) -> None:
@@ -159,11 +197,17 @@ def _kink_crossed(graph: Graph, root: int, bindings: dict[int, float], node_id: 
 
 
 def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
-                 rtol: float, atol: float) -> None:
+                 rtol: float, atol: float, left) -> None:
     from gradcli import symbolic
 
     values = {symbolic.symbol(k): v for k, v in at.items()}
-    row.value = symbolic.evaluate(raw, values)
+    row.value = None
+    if raw is not None:
+        try:
+            with symbolic.time_limit(left()):
+                row.value = symbolic.evaluate(raw, values)
+        except symbolic.SymbolicTimeout:
+            row.note = "symbolic value skipped (time budget)"
     row.reverse = float(engine["reverse"])
     row.numeric = float(engine["numeric"])
     row.numeric_error = float(engine["error"])
@@ -185,7 +229,7 @@ def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
         row.note = (f"{' and '.join(kinks)} is {where} its kink (argument 0): the engine "
                     f"uses the subgradient 0; the numeric value is not a derivative there")
         row.ok = True  # a kink is reported as such, not as a failed check
-    elif row.value is None:
+    elif row.value is None and raw is not None and not row.note:
         row.note = "the symbolic derivative has no real value here"
 
 

@@ -314,7 +314,8 @@ def _check_grads(layers: Sequence[Layer], grads: Grads) -> list[tuple[np.ndarray
         raise GradcliError(f"expected gradients for {len(layers)} layers, got {len(grads)}")
     out = []
     for k, (layer, pair) in enumerate(zip(layers, grads), 1):
-        dW, db = (np.asarray(g, dtype=np.float64) for g in pair)
+        dW, db = (np.zeros(shape) if g is None else np.asarray(g, dtype=np.float64)
+                  for g, shape in zip(pair, (layer.W.shape, layer.b.shape)))  # None: no dependence
         if dW.shape != layer.W.shape or db.size != layer.b.size:
             raise GradcliError(f"gradient of layer {k} has shapes {dW.shape}, {db.shape}; "
                                f"expected {layer.W.shape}, {layer.b.shape}")

@@ -84,7 +84,7 @@ def derive_text(report: DeriveReport) -> None:
     step_by_var = {s["wrt"]: s for s in report.steps}
     for r in report.gradient:
         console.print()
-        console.print(Text(f"∂f/∂{r.wrt} = {r.derivative}", style="bold cyan"))
+        console.print(Text(f"∂f/∂{r.wrt} = {r.derivative or '(symbolic skipped: time budget)'}", style="bold cyan"))
         if r.note and not r.kink:
             console.print(Text(f"  note: {r.note}", style="yellow"))
         s = step_by_var.get(r.wrt)
@@ -121,7 +121,7 @@ def derive_markdown(report: DeriveReport) -> str:
     out = [f"## Derivative of `{report.expression}`", ""]
     step_by_var = {s["wrt"]: s for s in report.steps}
     for r in report.gradient:
-        out += [f"### ∂f/∂{r.wrt}", "", f"`∂f/∂{r.wrt} = {r.derivative}`", ""]
+        out += [f"### ∂f/∂{r.wrt}", "", f"`∂f/∂{r.wrt} = {r.derivative or '(skipped)'}`", ""]
         if r.note:
             out += [f"> {r.note}", ""]
         s = step_by_var.get(r.wrt)

@@ -10,7 +10,7 @@ class DerivativeRow:
     """One variable's derivative, and its value three ways when at a point."""
 
     wrt: str
-    derivative: str  # simplified (when it finished) symbolic derivative, expression language
+    derivative: str | None  # simplified symbolic derivative (None: skipped, time budget)
     simplified: bool  # False: simplification ran out of time, the form is unsimplified
     latex: str = ""
     value: float | None = None  # symbolic, evaluated at the point
@@ -22,6 +22,7 @@ class DerivativeRow:
     ok: bool = True
     kink: bool = False
     note: str | None = None
+    raw: Any = field(default=None, repr=False)  # the unsimplified SymPy derivative
 
 
 @dataclass

@@ -186,7 +186,20 @@ def to_sympy(graph: Graph, root: int, leaves: dict[int, Any] | None = None) -> A
     """
     leaves = leaves or {}
     ids = graph.ancestors(root)
+    uses: dict[int, int] = {}
+    for i in ids:
+        for a in graph.nodes[i].args:
+            uses[a] = uses.get(a, 0) + 1
     exprs: dict[int, Any] = {}
+    # Long sums (x + x + ... + x) are collected as term lists and built with
+    # one Add: adding one term at a time would copy the sum each time (O(n^2)).
+    sums: dict[int, list] = {}
+
+    def get(i: int) -> Any:
+        if i in sums:
+            exprs[i] = sp.Add(*sums.pop(i))
+        return exprs[i]
+
     for i in ids:
         node = graph.nodes[i]
         if i in leaves:
@@ -202,9 +215,20 @@ def to_sympy(graph: Graph, root: int, leaves: dict[int, Any] | None = None) -> A
                 exprs[i] = _np().vectorize(number, otypes=[object])(node.value)
         elif node.op == VAR:
             exprs[i] = symbol(node.name)
+        elif node.op in ("add", "sub") and _scalar_terms(node, exprs, sums):
+            left, right = node.args
+            terms = sums.pop(left) if left in sums and uses.get(left) == 1 else [get(left)]
+            term = get(right)
+            terms.append(term if node.op == "add" else -term)
+            sums[i] = terms
         else:
-            exprs[i] = OPS[node.op].sympy(NAMESPACE, *(exprs[a] for a in node.args))
-    return exprs[root]
+            exprs[i] = OPS[node.op].sympy(NAMESPACE, *(get(a) for a in node.args))
+    return get(root)
+
+
+def _scalar_terms(node, exprs: dict, sums: dict) -> bool:
+    """Are both operands scalar SymPy expressions (not object arrays)?"""
+    return all(a in sums or isinstance(exprs.get(a), sp.Basic) for a in node.args)
 
 
 # ------------------------------------------------------- simplification ---

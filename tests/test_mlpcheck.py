@@ -390,3 +390,12 @@ def test_localize_names_a_bias():
     assert not all(d.ok for d in directional_check(layers, x, y, "cross_entropy", grads))
     worst = localize(layers, x, y, "cross_entropy", grads)
     assert [e.name for e in worst] == ["b1[9]"]
+
+
+def test_missing_gradient_counts_as_zero():
+    layers, x, y = fast_net()
+    grads = backprop(layers, x, y, "cross_entropy")
+    grads[2] = (grads[2][0], None)  # e.g. an engine that found no dependence
+    entries = sampled_entries(layers, x, y, "cross_entropy", grads, per_tensor=4)
+    assert all(e.reverse == 0.0 for e in entries if e.tensor == "b3")
+    assert any(not e.ok for e in entries if e.tensor == "b3")
