@@ -88,6 +88,15 @@ def run(spec: Spec, rtol: float = 1e-5, atol: float = 1e-8, lr: float | None = N
         raise
 
 
+def _point(spec: Spec) -> str:
+    """The scalar inputs and parameters, for error messages (tensors by shape)."""
+    parts = []
+    for name, nid in list(spec.inputs.items()) + list(spec.params.items()):
+        v = spec.bindings[nid]
+        parts.append(f"{name}={v:.6g}" if _is_scalar(v) else f"{name}: {list(v.shape)}")
+    return ", ".join(parts[:8]) + (", ..." if len(parts) > 8 else "")
+
+
 def _locate(spec: Spec, exc: GradcliError) -> None:
     """Give an evaluation error (located by the engine as `column N` or not at all)
     the file, line and column of the expression it happened in."""
@@ -96,7 +105,7 @@ def _locate(spec: Spec, exc: GradcliError) -> None:
     col = None
     if exc.where and str(exc.where).startswith("column "):
         col = str(exc.where)[len("column "):]
-    where = None
+    where, failed = None, None
     order = [(name, spec.named[name]) for name in spec.node_names
              if name in spec.named] + [("__loss__", spec.loss)]
     order.sort(key=lambda item: item[1])
@@ -105,7 +114,7 @@ def _locate(spec: Spec, exc: GradcliError) -> None:
         try:
             values = reverse.forward(spec.graph, spec.bindings, nid)
         except GradcliError:
-            where = _node_where(spec, name)
+            where, failed = _node_where(spec, name), name
             break
     if where is None and values is not None:  # else the first whose backward pass fails
         params = list(spec.params.values())
@@ -115,13 +124,17 @@ def _locate(spec: Spec, exc: GradcliError) -> None:
             try:
                 reverse.backward(spec.graph, values, nid, params)
             except GradcliError:
-                where = _node_where(spec, name)
+                where, failed = _node_where(spec, name), name
                 break
     if where is None or where == spec.file:
         exc.where = spec.file if col is None else f"{spec.file} (column {col})"
         return
     # a column counts in the file's own expression text (not in generated layer text)
-    exc.where = where if col is None or spec.form == "layers" else f"{where}:{col}"
+    if col is not None and col.isdigit() and spec.form == "graph" and spec._loaded:
+        path = ("loss",) if where == spec.where("loss") else ("nodes", failed)
+        exc.where = spec._loaded.text_where(path, int(col))
+    else:
+        exc.where = where
 
 
 def _node_where(spec: Spec, name: str) -> str:
@@ -139,7 +152,7 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
          full: bool, paths_cap: int, progress) -> CheckReport:
     t0 = time.perf_counter()
     g = spec.graph
-    values = reverse.forward(g, spec.bindings, spec.loss)
+    values = reverse.forward(g, spec.bindings, spec.loss, point=_point(spec))
     loss = values[spec.loss]
     if not _is_scalar(loss):
         raise NonFiniteError(f"the loss must be a scalar, but it has shape {_shape(loss)} "

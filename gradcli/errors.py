@@ -26,16 +26,24 @@ class GradcliError(Exception):
 class ExpressionError(GradcliError):
     """A problem in an expression, located by column (1-based)."""
 
-    def __init__(self, what: str, text: str = "", col: int | None = None, where: str | None = None):
+    def __init__(self, what: str, text: str = "", col: int | None = None, where=None):
         self.text = text
         self.col = col
-        loc = where or "expression"
-        if col is not None:
-            loc = f"{loc}:{col}" if where else f"column {col}"
+        loc = locate(where, col)
         detail = None
         if text and col is not None and len(text) <= 200 and "\n" not in text:
             detail = f"  {text}\n  {' ' * (col - 1)}^"
         super().__init__(what, loc, detail)
+
+
+def locate(where, col: int | None) -> str:
+    """Where column `col` of an expression is: `where` may be a prefix such as a
+    file position, or a function of the column giving the full location."""
+    if callable(where):
+        return where(col or 1)
+    if col is None:
+        return where or "expression"
+    return f"{where}:{col}" if where else f"column {col}"
 
 
 class NonFiniteError(GradcliError):

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
-from gradcli.errors import ExpressionError, LimitError
+from gradcli.errors import ExpressionError, LimitError, locate
 from gradcli.graph import Graph
 from gradcli.ops import CONSTANTS, FUNCTIONS, OPS, function_names
 
@@ -68,7 +68,7 @@ class Parsed:
 
 
 def parse(text: str, graph: Graph | None = None, resolve: Resolver | None = None,
-          where: str | None = None) -> Parsed:
+          where=None) -> Parsed:
     """Parse `text` into `graph` (a new one by default) and return its root.
 
     `resolve(name, col)` maps a name to a node id; by default every name is a
@@ -87,12 +87,12 @@ def parse(text: str, graph: Graph | None = None, resolve: Resolver | None = None
 
 
 # ------------------------------------------------------------ preparation ---
-def _prepare(text: str, where: str | None) -> tuple[str, list[int]]:
+def _prepare(text: str, where) -> tuple[str, list[int]]:
     if not isinstance(text, str):
         raise ExpressionError("expression must be text", where=where)
     if len(text) > MAX_LENGTH:
         raise LimitError(f"expression too long: {len(text):,} characters "
-                         f"(the limit is {MAX_LENGTH:,})", where or "expression")
+                         f"(the limit is {MAX_LENGTH:,})", locate(where, None))
     if not text.strip():
         raise ExpressionError("empty expression", where=where)
     for i, ch in enumerate(text):
@@ -125,8 +125,8 @@ def _prepare(text: str, where: str | None) -> tuple[str, list[int]]:
     return "".join(pieces), carets
 
 
-def _loc(where: str | None, col: int) -> str:
-    return f"{where}:{col}" if where else f"column {col}"
+def _loc(where, col: int) -> str:
+    return locate(where, col)
 
 
 def _original_col(offset: int, carets: list[int]) -> int:
@@ -137,7 +137,7 @@ def _original_col(offset: int, carets: list[int]) -> int:
 _JUXTAPOSED = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)([A-Za-z_]\w*|\()")
 
 
-def _syntax_tree(text: str, source: str, carets: list[int], where: str | None) -> ast.Expression:
+def _syntax_tree(text: str, source: str, carets: list[int], where) -> ast.Expression:
     old_limit = sys.getrecursionlimit()
     try:
         # CPython builds long left-leaning chains (x+x+...+x) recursively.
@@ -146,7 +146,7 @@ def _syntax_tree(text: str, source: str, carets: list[int], where: str | None) -
     except SyntaxError as exc:
         if "nested parentheses" in str(exc.msg):
             raise LimitError("expression nested too deeply (at most 200 levels of "
-                             "parentheses are supported)", where or "expression") from None
+                             "parentheses are supported)", locate(where, None)) from None
         col = _original_col((exc.offset or 1) - 1, carets) if exc.offset else None
         col = min(col, len(text)) if col else col
         m = _JUXTAPOSED.search(text)
@@ -164,7 +164,7 @@ def _syntax_tree(text: str, source: str, carets: list[int], where: str | None) -
         raise ExpressionError(msg, text, col, where) from None
     except (MemoryError, RecursionError):
         raise LimitError(f"expression nested too deeply (the limit is {MAX_DEPTH:,} levels)",
-                         where or "expression") from None
+                         locate(where, None)) from None
     finally:
         sys.setrecursionlimit(old_limit)
 
@@ -174,7 +174,7 @@ class _Walker:
     """Iterative post-order walk from the AST to graph nodes."""
 
     def __init__(self, text: str, carets: list[int], graph: Graph,
-                 resolve: Resolver, where: str | None):
+                 resolve: Resolver, where):
         self.text = text
         self.carets = carets
         self.graph = graph

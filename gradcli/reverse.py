@@ -79,13 +79,22 @@ def _forward(graph: Graph, bindings: dict[int, Value], last: int, point: str) ->
         try:
             out = OPS[node.op].forward(*args)
         except (ArithmeticError, ValueError) as exc:
-            raise NonFiniteError(f"{_describe(graph, i, args)} is undefined or overflows"
-                                 f"{at} ({exc})", _where(graph, i)) from None
+            raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
+                                 _where(graph, i)) from None
         if not _finite(out):
             raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
                                  _where(graph, i))
         values[i] = out
     return values
+
+
+def _failure(exc: BaseException) -> str:
+    """What went wrong, in words: math raises these instead of returning inf/NaN."""
+    if isinstance(exc, OverflowError):
+        return "overflows (too large for a float)"
+    if isinstance(exc, ZeroDivisionError):
+        return "divides by zero"
+    return "is undefined (outside the function's domain)"
 
 
 def _where(graph: Graph, node_id: int) -> str | None:
@@ -113,8 +122,8 @@ def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root
         try:
             out = OPS[node.op].forward(*args)
         except (ArithmeticError, ValueError) as exc:
-            raise NonFiniteError(f"{_describe(graph, i, args)} is undefined or overflows"
-                                 f"{at} ({exc})", _where(graph, i)) from None
+            raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
+                                 _where(graph, i)) from None
         if not _finite(out):
             raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
                                  _where(graph, i))
@@ -189,8 +198,8 @@ def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
             try:
                 contribution = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
             except (ArithmeticError, ValueError) as exc:
-                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
-                                     f"undefined{at} ({exc})", _where(graph, i)) from None
+                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} "
+                                     f"{_failure(exc)}{at}", _where(graph, i)) from None
             if not _finite(contribution):
                 raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
                                      f"not finite{at}", _where(graph, i))

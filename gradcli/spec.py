@@ -181,15 +181,19 @@ def _build_graph_form(spec: Spec, loaded: Loaded) -> None:
         texts[name] = str(raw)
     uses = {name: _names_in(text) for name, text in texts.items()}
     for name, text in texts.items():
-        where = loaded.where("nodes", name)
         resolve = _resolver(spec, name, texts, uses, loaded)
-        parsed = parse(text, g, resolve, where=where)
+        parsed = parse(text, g, resolve, where=_text_where(loaded, ("nodes", name)))
         spec.named[name] = parsed.root
         g.labels.setdefault(parsed.root, name)
         spec.node_names.append(name)
         spec.node_text[name] = text
         spec.uses[name] = [u for u in uses[name] if u in spec.named]
     _build_loss(spec, loaded, texts, uses)
+
+
+def _text_where(loaded: Loaded, path: tuple):
+    """Column N of the expression at `path` -> `file:line:col` in the file."""
+    return lambda col: loaded.text_where(path, col)
 
 
 def _names_in(text: str) -> list[str]:
@@ -203,7 +207,8 @@ def _resolver(spec: Spec, current: str, texts: dict[str, str], uses: dict[str, l
     def resolve(name: str, col: int) -> int:
         if name in spec.named:
             return spec.named[name]
-        where = loaded.where("nodes", current) if current != "loss" else loaded.where("loss")
+        path = ("nodes", current) if current != "loss" else ("loss",)
+        where = loaded.text_where(path, col)
         if name == current:
             raise GradcliError(f"node '{current}' uses itself", where)
         if name in texts:
@@ -257,7 +262,7 @@ def _build_loss(spec: Spec, loaded: Loaded, texts: dict[str, str],
         raise GradcliError(f"loss names '{text}', which is not defined{hint}",
                            loaded.where("loss"))
     resolve = _resolver(spec, "loss", {}, uses, loaded)
-    parsed = parse(text, spec.graph, resolve, where=loaded.where("loss"))
+    parsed = parse(text, spec.graph, resolve, where=_text_where(loaded, ("loss",)))
     spec.loss = parsed.root
     spec.uses["L"] = [u for u in _names_in(text) if u in spec.named]
     spec.graph.labels.setdefault(parsed.root, "L")

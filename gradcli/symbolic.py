@@ -232,27 +232,42 @@ def _scalar_terms(node, exprs: dict, sums: dict) -> bool:
 
 
 # ------------------------------------------------------- simplification ---
-def simplify_bounded(expr: sp.Expr, seconds: float) -> tuple[sp.Expr, bool]:
-    """The simplest form found within `seconds`, and whether simplify finished.
+#: Below this many operations a non-rational derivative is already as simple
+#: as a student writes it; sp.simplify would only cost time (and its first call
+#: imports sympy.physics, ~0.2 s).
+SIMPLIFY_MIN_OPS = 12
 
-    Keeps the unsimplified form when simplification does not make it shorter
-    (students recognise `2*x*y + y**2` more easily than a factored variant).
+
+def simplify_bounded(expr: sp.Expr, seconds: float) -> tuple[sp.Expr, bool]:
+    """The simplest form found within `seconds`, and whether simplification finished.
+
+    Rational functions go through factor/cancel (fast, canonical); other
+    expressions through sp.simplify when they are large enough to gain from it.
+    Keeps the unsimplified form when nothing is shorter (students recognise
+    `x**2 + 2*x*y` more easily than a rearranged variant) or when a candidate
+    uses a function the expression language cannot read back.
     """
     if seconds <= 0:
         return expr, False
     try:
         with time_limit(seconds):
-            candidate = sp.simplify(expr)
+            if expr.is_rational_function(*expr.free_symbols):
+                candidates = [sp.factor(expr), sp.cancel(expr)]
+            elif sp.count_ops(expr) >= SIMPLIFY_MIN_OPS:
+                candidates = [sp.simplify(expr)]
+            else:
+                candidates = [sp.factor_terms(expr)]
     except SymbolicTimeout:
         return expr, False
     except Exception:  # SymPy internals can fail on odd inputs: keep raw
         return expr, False
-    if _foreign_functions(candidate) - _foreign_functions(expr):
-        # e.g. 1 - tanh(u)**2 -> cosh(u)**-2: the language could not read it back.
-        return expr, True
-    if sp.count_ops(candidate) < sp.count_ops(expr):
-        return candidate, True
-    return expr, True
+    best = expr
+    for candidate in candidates:
+        if _foreign_functions(candidate) - _foreign_functions(expr):
+            continue  # e.g. 1 - tanh(u)**2 -> cosh(u)**-2: not readable back
+        if sp.count_ops(candidate) < sp.count_ops(best):
+            best = candidate
+    return best, True
 
 
 _LANGUAGE_FUNCTIONS: set[str] = set()

@@ -95,6 +95,17 @@ class Loaded:
     data: Any
     positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
     path: str = "<string>"
+    #: path -> offset from a scalar's start to its text (1 if quoted), single-line scalars only
+    text_offsets: dict[tuple, int] = field(default_factory=dict)
+
+    def text_where(self, path: tuple, col: int) -> str:
+        """`file:line:col` of column `col` (1-based) inside the text of the scalar at
+        `path`, where the scalar is on one line; else the scalar's own position."""
+        pos = self.positions.get(path)
+        offset = self.text_offsets.get(path)
+        if pos is None or offset is None:
+            return self.where(*path)
+        return f"{self.path}:{pos[0]}:{pos[1] + offset + col - 1}"
 
     def where(self, *path) -> str:
         """`file:line:col` of the deepest known prefix of `path`; the file name if none."""
@@ -112,6 +123,7 @@ class _Builder:
     def __init__(self, loader: _Loader):
         self.loader = loader
         self.positions: dict[tuple, tuple[int, int]] = {}
+        self.text_offsets: dict[tuple, int] = {}
 
     @staticmethod
     def _pos(node) -> tuple[int, int]:
@@ -136,6 +148,8 @@ class _Builder:
     def build(self, node, path: tuple):
         self.positions[path] = self._pos(node)
         if isinstance(node, ScalarNode):
+            if node.start_mark.line == node.end_mark.line and node.style in (None, "'", '"'):
+                self.text_offsets[path] = 0 if node.style is None else 1
             return self.scalar(node)
         kind = "seq" if isinstance(node, SequenceNode) else "map"
         self.check_tag(node, {_STD + kind})
@@ -212,7 +226,7 @@ def load_text(text: str, name: str = "<string>") -> Loaded:
         loader.dispose()
     if not isinstance(data, dict):
         raise GradcliError(_TOP_LEVEL, _at(name, root.start_mark))
-    return Loaded(data, builder.positions, name)
+    return Loaded(data, builder.positions, name, builder.text_offsets)
 
 
 def load_file(path: str, max_bytes: int = MAX_BYTES) -> Loaded:
