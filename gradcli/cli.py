@@ -38,6 +38,12 @@ _debug = False
 
 def _fail(exc: BaseException) -> int:
     """Print one error line (and any caret detail) to stderr; return the exit code."""
+    if isinstance(exc, BrokenPipeError):  # `gradcli ... | head`: stop quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     if isinstance(exc, GradcliError):
         print(exc.line(), file=sys.stderr)
         if exc.detail:

@@ -70,21 +70,23 @@ def diagnose(spec: Spec, values: list, report, entry: dict, wrong_nodes: dict) -
     def near(x: Any, y: Any) -> bool:
         return passes(x, y, rtol, atol)
 
+    name = entry["name"]
+    rate = report.lr if report.lr is not None else spec.lr
     if near(e, -a) and not near(a, 0.0 * a):
         return "sign flipped"
+    if name.startswith("grad.") and rate is not None and near(e, rate * a):
+        also = {0.5: " (here that is also half the gradient)",
+                2.0: " (here that is also twice the gradient)"}.get(rate, "")
+        return f"this is lr × gradient (lr = {rate:g}), not the gradient{also}"
     if near(e, 2 * a):
         return "off by a factor of 2 (twice the true value: the 1/2 of the loss left out?)"
     if near(e, a / 2):
         return "off by a factor of 1/2 (half the true value: the 2 from the square left out?)"
-    name = entry["name"]
     if name.startswith("grad."):
         found = _chain_diagnosis(report, name[5:], e, near)
         if found:
             return found
-        rate = report.lr if report.lr is not None else spec.lr
         if rate is not None:
-            if near(e, rate * a):
-                return f"this is lr × gradient (lr = {rate:g}), not the gradient"
             old = spec.bindings[spec.params[name[5:]]]
             if near(e, old - rate * a):
                 return f"this is the updated value (old - lr × gradient, lr = {rate:g}), " \
@@ -92,8 +94,10 @@ def diagnose(spec: Spec, values: list, report, entry: dict, wrong_nodes: dict) -
         found = _forward_diagnosis(spec, values, name[5:], e, wrong_nodes, near)
         if found:
             return found
-    elif wrong_nodes and name == "loss":
-        pass
+    elif wrong_nodes:
+        found = _forward_value_diagnosis(spec, values, name, e, wrong_nodes, near)
+        if found:
+            return found
     if _scalar(e) and _scalar(a) and abs(e - a) <= 0.05 * max(abs(a), 1e-12):
         return "close but outside the tolerance: intermediate values rounded too early?"
     return None
@@ -145,4 +149,26 @@ def _forward_diagnosis(spec: Spec, values: list, param: str, expected: Any,
             shown = f"{actual:.4g}" if _scalar(actual) else "the true value"
             return f"follows from your wrong forward value of {node} " \
                    f"({given if _scalar(given) else '…'} instead of {shown})"
+    return None
+
+
+def _forward_value_diagnosis(spec: Spec, values: list, name: str, expected: Any,
+                             wrong_nodes: dict, near) -> str | None:
+    """Does a wrong earlier value (e.g. yhat) explain this wrong value (e.g. the loss)?"""
+    target = spec.loss if name == "loss" else spec.named[name]
+    for node, given in wrong_nodes.items():
+        nid = spec.named[node]
+        if node == name or nid >= target:
+            continue
+        flags = spec.graph.depends_on({nid}, target)
+        if not flags[target]:
+            continue
+        dependents = [i for i in range(target + 1) if flags[i] and i != nid]
+        try:
+            moved = reverse.reforward(spec.graph, values, {nid: given}, target, dependents)
+        except Exception:  # a student's value may leave the domain: no diagnosis then
+            continue
+        if near(expected, moved[target]):
+            return f"follows from your wrong forward value of {node} " \
+                   f"(the rest of the computation is right)"
     return None

@@ -381,7 +381,7 @@ def numeric_gradients(spec: Spec, back, rtol: float, atol: float, full: bool,
     for name in spec.params:
         errors[name] = 0.0
         kinks[name] = False
-    spec.extra_mode = spec_mode
+    spec.numeric_mode = spec_mode
     if "__directional__" in grads:
         rev, num = grads.pop("__directional__")
         notes.append(f"gradient check FAILED along a random direction ({rev:.6g} vs {num:.6g})")
@@ -424,7 +424,7 @@ def attach_ledger(spec: Spec, values: list, back, report) -> None:
             flow.append({"layer": k, "norm": float(np.linalg.norm(da))})
     report.extra["layers"] = rows
     report.extra["gradient_flow"] = flow
-    report.extra["mode"] = getattr(spec, "extra_mode", "full")
+    report.extra["mode"] = spec.numeric_mode
     lines = []
     for a, b in zip(flow, flow[1:]):
         if a["norm"] > 0 and b["norm"] > 0:
@@ -436,7 +436,7 @@ def attach_ledger(spec: Spec, values: list, back, report) -> None:
                 lines.append(f"warning: dL/da grows {ratio:.1e}× from layer {a['layer']} "
                              f"to layer {b['layer']} (exploding gradient)")
     report.extra["flow_lines"] = [f"‖dL/da_{f['layer']}‖ = {f['norm']:.4g}" for f in flow] + lines
-    if getattr(spec, "directional_failed", False):
+    if spec.directional_failed:
         for p in report.params:
             p.ok = False
             p.attribution = p.attribution or "directional check failed (see notes)"

@@ -45,7 +45,9 @@ def _table(title: str, headers: Iterable[str]) -> Table:
     table = Table(title=title, box=box.SIMPLE_HEAVY, title_justify="left",
                   title_style="bold")
     for h in headers:
-        table.add_column(h, justify="right" if h not in {"wrt", "name", "node"} else "left",
+        left = h in {"wrt", "name", "node", "diagnosis", "expression", "layer",
+                     "delta_k = dL/dz_k"}
+        table.add_column(h, justify="left" if left else "right",
                          overflow="fold")
     return table
 
@@ -412,11 +414,12 @@ def _tex(text: str) -> str:
 
 
 def check_latex(report) -> str:
-    out = [rf"\section*{{\texttt{{{_tex(report.file)}}}}}", r"\begin{tabular}{lr}",
-           r"value & \\ \hline"]
-    out += [rf"\texttt{{{_tex(name)}}} & {tensor(v)} \\" for name, v in report.nodes.items()]
-    out += [rf"$L$ & {num(report.loss)} \\", r"\end{tabular}", "",
-            r"\begin{tabular}{lrrrrl}",
+    loss = _tex(report.loss_name)
+    out = [rf"\section*{{\texttt{{{_tex(report.file)}}}}}", r"\begin{tabular}{llr}",
+           r"name & expression & value \\ \hline"]
+    for name, expr, value in _forward_rows(report, report.expressions):
+        out.append(rf"\texttt{{{_tex(name)}}} & \texttt{{{_tex(expr)}}} & {value} \\")
+    out += [r"\end{tabular}", "", r"\begin{tabular}{lrrrrl}",
             r"param & reverse & numeric & symbolic & rel.\ error & check \\ \hline"]
     out += [" & ".join(_tex(c) for c in row) + r" \\" for row in _gradient_rows(report)]
     out.append(r"\end{tabular}")
@@ -425,15 +428,23 @@ def check_latex(report) -> str:
         out += [r"\begin{align*}"]
         for line in lines:
             lhs, _, rhs = line.partition(" = ")
+            top, _, bottom = lhs[1:].partition("/d")
             rhs = rhs.replace("·", r"\cdot")
-            out.append(rf"\frac{{\partial {_tex(lhs[1:].split('/d')[0])}}}"
-                       rf"{{\partial {_tex(lhs.split('/d')[-1])}}} &= {_tex(rhs)} \\")
+            out.append(rf"\frac{{\partial {_tex(top)}}}{{\partial {_tex(bottom)}}} "
+                       rf"&= {_tex(rhs)} \\")
         out.append(r"\end{align*}")
     if report.expect:
-        out += [r"\begin{tabular}{lrrl}", r"name & expected & actual & check \\ \hline"]
-        out += [rf"{_tex(r[0])} & {r[1]} & {r[2]} & {r[3]} {_tex(r[4])} \\"
+        out += [r"\begin{tabular}{lrrll}",
+                r"name & expected & actual & check & diagnosis \\ \hline"]
+        out += [rf"{_tex(r[0])} & {r[1]} & {r[2]} & {r[3]} & {_tex(r[4])} \\"
                 for r in _expect_rows(report)]
         out.append(r"\end{tabular}")
+    if report.update:
+        out += [rf"One gradient-descent step, $\eta = {report.lr:g}$:", "",
+                r"\begin{tabular}{lrrr}", r"param & old & gradient & new \\ \hline"]
+        out += [" & ".join(_tex(c) for c in row) + r" \\" for row in _update_rows(report)]
+        out += [r"\end{tabular}", "",
+                rf"${loss}$: {num(report.loss)} $\to$ {num(report.loss_after)}"]
     return "\n".join(out) + "\n"
 
 

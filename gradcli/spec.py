@@ -56,6 +56,8 @@ class Spec:
     atol: float = 1e-8
     lr: float | None = None
     layers: Any = None  # layers.Network for the layer form
+    numeric_mode: str = "full"  # layer form: "full" or "fast" (set by the numeric check)
+    directional_failed: bool = False  # layer form, fast mode: a random direction failed
 
     def where(self, *path) -> str:
         return self._loaded.where(*path)

@@ -440,3 +440,48 @@ def test_recurrence_flag():
     assert "Backprop recurrence" in out
     assert "dL/dz_out = dL/dyhat · dyhat/dz_out" in out
     assert "dL/da_h1 = dL/dz_out · dz_out/da_h1" in out
+
+
+def test_wrong_loss_explained_by_wrong_yhat(tmp_path):
+    # 0.5*(1 - 0.9)**2 = 0.005: right arithmetic on a wrong yhat
+    code, report = graded(tmp_path, "  yhat: 0.9\n  loss: 0.005\n")
+    assert code == 1
+    assert expect_entry(report, "yhat")["ok"] is False
+    assert "wrong forward value of yhat" in expect_entry(report, "loss")["diagnosis"]
+
+
+def test_lr_times_gradient_with_lr_half_names_both(tmp_path):
+    code, report = graded(tmp_path, f"  grad.w3: {0.5 * DL_DW3!r}\n", "lr: 0.5\n")
+    diagnosis = expect_entry(report, "grad.w3")["diagnosis"]
+    assert code == 1 and "lr × gradient" in diagnosis and "half" in diagnosis
+
+
+def test_lr_from_command_line_is_used_for_diagnosis(tmp_path):
+    path = write(tmp_path, "lr.yaml", NET_121 + f"expect:\n  grad.w3: {0.1 * DL_DW3!r}\n")
+    result = cli(str(path), "--json", "--lr", "0.1")
+    report = json_lines(result)[0]
+    assert result.exit_code == 1
+    assert "lr = 0.1" in expect_entry(report, "grad.w3")["diagnosis"]
+
+
+def test_latex_has_update_and_expressions():
+    result = cli("specs/sigmoid_121.yaml", "--format", "latex", "--lr", "0.5")
+    assert result.exit_code == 0
+    assert r"\texttt{sigmoid(z\_out)}" in result.stdout
+    assert "0.8085189669" in result.stdout  # w3 after one step
+    assert r"\eta = 0.5" in result.stdout
+
+
+def test_exact_path_count_in_json(tmp_path):
+    # n_i = a_i + b_i with a_i = n_{i-1}*2 and b_i = n_{i-1}*3: two named routes
+    # per level, so 2**20 paths from the loss to w: counted exactly, not listed.
+    levels = 20
+    nodes = "".join(f"  a{i}: n{i - 1}*2\n  b{i}: n{i - 1}*3\n  n{i}: a{i} + b{i}\n"
+                    for i in range(1, levels + 1))
+    text = "params:\n  w: 0.5\nnodes:\n  n0: w*1\n" + nodes + f"loss: n{levels}\n"
+    path = write(tmp_path, "paths.yaml", text)
+    code, report = check_json(path)
+    assert code == 0
+    assert param(report, "w")["paths"] == 2 ** levels
+    assert param(report, "w")["chain"] == []  # too many to list: the recurrence is shown
+    assert param(report, "w")["reverse"] == pytest.approx(5.0 ** levels)
