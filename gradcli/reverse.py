@@ -69,23 +69,26 @@ def _forward(graph: Graph, bindings: dict[int, Value], last: int, point: str) ->
         node = nodes[i]
         if node.op == CONST:
             values[i] = node.value
-            continue
-        if node.op == VAR:
+        elif node.op == VAR:
             if i not in bindings:
                 raise NonFiniteError(f"no value given for '{node.name}'")
             values[i] = bindings[i]
-            continue
-        args = [values[a] for a in node.args]
-        try:
-            out = OPS[node.op].forward(*args)
-        except (ArithmeticError, ValueError) as exc:
-            raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
-                                 _where(graph, i)) from None
-        if not _finite(out):
-            raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
-                                 _where(graph, i))
-        values[i] = out
+        else:
+            values[i] = _apply(graph, i, [values[a] for a in node.args], at)
     return values
+
+
+def _apply(graph: Graph, i: int, args: list[Value], at: str) -> Value:
+    """One node's forward value, refusing NaN and infinity with the op named."""
+    try:
+        out = OPS[graph.nodes[i].op].forward(*args)
+    except (ArithmeticError, ValueError) as exc:
+        raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
+                             _where(graph, i)) from None
+    if not _finite(out):
+        raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
+                             _where(graph, i))
+    return out
 
 
 def _failure(exc: BaseException) -> str:
@@ -115,19 +118,8 @@ def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root
     nodes = graph.nodes
     at = f" at {point}" if point else ""
     for i in dependents:
-        if i in changed or i > root:
-            continue
-        node = nodes[i]
-        args = [new[a] for a in node.args]
-        try:
-            out = OPS[node.op].forward(*args)
-        except (ArithmeticError, ValueError) as exc:
-            raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
-                                 _where(graph, i)) from None
-        if not _finite(out):
-            raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
-                                 _where(graph, i))
-        new[i] = out
+        if i not in changed and i <= root:
+            new[i] = _apply(graph, i, [new[a] for a in nodes[i].args], at)
     return new
 
 
