@@ -221,15 +221,83 @@ def phases(path: str, full: bool = False, repeat: int = 3) -> dict[str, float]:
             render.check_report(report, "text", show_paths=False, show_recurrence=False)
         t_render = time.perf_counter() - t1
         row = {"load": t_load, **report.timings, "render": t_render}
+        note = report.symbolic_note
         known = sum(v for k, v in report.timings.items() if k != "total")
         row["ledger+grading+other"] = report.timings["total"] - known
         for k, v in row.items():
             samples.setdefault(k, []).append(v)
-    return {k: statistics.median(v) for k, v in samples.items()}
+    out = {k: statistics.median(v) for k, v in samples.items()}
+    out["symbolic_note"] = note
+    return out
+
+
+def isolated(fn_name: str, *args, timeout: float = 1800):
+    """Run a function of this file in a fresh interpreter (no state left by earlier
+    parts, e.g. SymPy caches) and return its JSON result; raises on failure."""
+    import json
+
+    proc = subprocess.run([sys.executable, __file__, "--_call", fn_name, json.dumps(args)],
+                          capture_output=True, text=True, env=ENV, cwd=REPO, timeout=timeout)
+    if proc.returncode != 0 or not proc.stdout.strip():
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        raise RuntimeError(f"{fn_name} failed in a subprocess: {tail}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def fast_vs_full(path: str, repeat: int = 7) -> dict:
+    """In-process layers.numeric_gradients: fast mode (threshold 0) vs full, medians."""
+    from gradcli import layers, reverse, spec as specs
+
+    spec = specs.load(path)
+    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
+    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    saved = layers.FULL_MODE_MAX_PARAMS
+    t_fast, t_full, note = [], [], ""
+    try:
+        for _ in range(repeat):
+            layers.FULL_MODE_MAX_PARAMS = 0
+            t0 = time.perf_counter()
+            notes = layers.numeric_gradients(spec, back, 1e-5, 1e-8, False, None)[3]
+            t_fast.append(time.perf_counter() - t0)
+            note = notes[0] if notes else ""
+            layers.FULL_MODE_MAX_PARAMS = saved
+            t0 = time.perf_counter()
+            layers.numeric_gradients(spec, back, 1e-5, 1e-8, True, None)
+            t_full.append(time.perf_counter() - t0)
+    finally:
+        layers.FULL_MODE_MAX_PARAMS = saved
+    return {"fast": statistics.median(t_fast), "full": statistics.median(t_full),
+            "fast_all": t_fast, "note": note}
+
+
+def profile_check(path: str, full: bool) -> str:
+    from gradcli import check, spec as specs
+
+    return profile_top(lambda: check.run(specs.load(path), full=full))
+
+
+def profile_fast(path: str) -> str:
+    from gradcli import layers, reverse, spec as specs
+
+    spec = specs.load(path)
+    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
+    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+
+    def fast_numeric():
+        layers.FULL_MODE_MAX_PARAMS = 0
+        layers.numeric_gradients(spec, back, 1e-5, 1e-8, False, None)
+
+    return profile_top(fast_numeric)
+
+
+def graph_nodes(path) -> int:
+    from gradcli import spec as specs
+
+    return len(specs.load(str(path)).graph.nodes)
 
 
 def show_phases(ph: dict[str, float], indent: str = "    ") -> str:
-    parts = [(k, v) for k, v in ph.items() if k != "total"]
+    parts = [(k, v) for k, v in ph.items() if k not in ("total", "symbolic_note")]
     top = max(parts, key=lambda kv: kv[1])
     body = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in parts)
     return (f"{indent}in-process phases (median): {body}; check.run total "
@@ -299,21 +367,23 @@ def part_b(args, gc: list[str], tmp: Path) -> None:
           + ", ".join(growth(list(sizes), excess)))
     flush()
     print("  in-process phases (graph form):")
-    in_times = []
+    in_times, no_sym = [], []
     for n in sizes:
-        ph = phases(str(paths[n]), repeat=1 if n >= 1000 else 3)
+        ph = isolated("phases", str(paths[n]), False, 1 if n >= 1000 else 3)
         in_times.append(ph["load"] + ph["total"] + ph["render"])
-        print(f"   N={n}:")
+        no_sym.append(in_times[-1] - ph.get("symbolic", 0.0))
+        print(f"   N={n} ({graph_nodes(paths[n])} graph nodes; symbolic: "
+              f"{ph.get('symbolic_note') or 'ran'}):")
         print(show_phases(ph, indent="    "))
         flush()
     print("  growth exponent, in-process load+run+render: "
           + ", ".join(growth(list(sizes), in_times)))
+    print("  growth exponent, in-process without the symbolic phase (SymPy runs only below "
+          "3,000 graph nodes, with a 10 s budget): " + ", ".join(growth(list(sizes), no_sym)))
     if args.profile:
-        from gradcli import check, spec as specs
-
         n = sizes[-1]
         print(f"  profile of spec.load + check.run for N={n}:")
-        print(profile_top(lambda: check.run(specs.load(str(paths[n])))))
+        print(isolated("profile_check", str(paths[n]), False))
     flush()
 
 
@@ -348,33 +418,15 @@ def part_c(args, gc: list[str], tmp: Path) -> dict:
     out["fast_wrapper"] = c_fast
     flush()
 
-    # in-process: phases with --full, and numeric_gradients fast vs full
-    from gradcli import layers, reverse, spec as specs
-
-    ph = phases(str(p_main), full=True, repeat=3)
+    # in-process (fresh interpreters): phases with --full, numeric_gradients fast vs full
+    ph = isolated("phases", str(p_main), True, 3)
     print("  784-256-10 --full:")
     print(show_phases(ph))
-    spec = specs.load(str(p_main))
-    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
-    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
-    saved = layers.FULL_MODE_MAX_PARAMS
-    t_fast, t_full = [], []
-    try:
-        for _ in range(5):
-            layers.FULL_MODE_MAX_PARAMS = 0
-            t0 = time.perf_counter()
-            layers.numeric_gradients(spec, back, 1e-5, 1e-8, False, None)
-            t_fast.append(time.perf_counter() - t0)
-            layers.FULL_MODE_MAX_PARAMS = saved
-            t0 = time.perf_counter()
-            layers.numeric_gradients(spec, back, 1e-5, 1e-8, True, None)
-            t_full.append(time.perf_counter() - t0)
-    finally:
-        layers.FULL_MODE_MAX_PARAMS = saved
-    mf, mF = statistics.median(t_fast), statistics.median(t_full)
+    fv = isolated("fast_vs_full", str(p_main), 7)
+    mf, mF = fv["fast"], fv["full"]
     print(f"  in-process layers.numeric_gradients 784-256-10: fast mode "
           f"(FULL_MODE_MAX_PARAMS=0) {mf * 1000:.1f} ms, full {mF * 1000:.1f} ms "
-          f"(fast = {mf / mF:.2f}x full), medians of 5")
+          f"(fast = {mf / mF:.2f}x full), medians of 7; fast mode did: {fv['note']}")
     flush()
 
     # growth over parameter counts, whole process --full
@@ -384,25 +436,32 @@ def part_c(args, gc: list[str], tmp: Path) -> dict:
         p = tmp / f"net_{name(sizes)}.yaml"
         p.write_text(layer_spec_text(sizes))
         gcmds.append(Cmd(name(sizes), gc + ["check", str(p), "--full"]))
-    c_121 = Cmd("1-2-1", gc + ["check", "specs/sigmoid_121.yaml"])
-    measure([c_121] + gcmds, max(3, args.runs // 3), warmup=1)
-    print("  growth with parameter count (whole process, --full):")
+    measure(gcmds, max(3, args.runs // 3), warmup=1)
+    print("  growth with parameter count (whole process, --full; the layer form never imports "
+          "SymPy, so these can be faster than the 1-2-1 check):")
     counts = [n_params(s) for s in nets]
+    base_t, base_p = gcmds[0].median, counts[0]
+    in_run = []
     for sizes, c, P in zip(nets, gcmds, counts):
+        ph = isolated("phases", str(tmp / f"net_{name(sizes)}.yaml"), True, 1)
+        in_run.append(ph["total"])
+        marginal = (f"  +{(c.median - base_t) / (P - base_p) * 1e6:5.2f} us/param vs "
+                    f"{name(nets[0])}" if P != base_p else "")
         print(f"    {name(sizes):>12}: {P:>9,} params  median {c.median:7.3f} s  "
-              f"min {c.best:7.3f} s  excess over 1-2-1 {c.median - c_121.median:7.3f} s  "
-              f"{(c.median - c_121.median) / P * 1e6:6.2f} us/param{c.status()}")
-    print("    growth exponent (whole process): " + ", ".join(growth(counts, [c.median for c in gcmds])))
-    print("    growth exponent (time above 1-2-1): "
-          + ", ".join(growth(counts, [c.median - c_121.median for c in gcmds])))
-    ph_big = phases(str(tmp / f"net_{name(nets[-1])}.yaml"), full=True, repeat=1)
+              f"min {c.best:7.3f} s  ({c.median / base_t:5.2f}x {name(nets[0])}){marginal}; "
+              f"in-process check.run {ph['total'] * 1000:7.1f} ms "
+              f"(numeric {ph.get('numeric', 0) * 1000:.1f} ms){c.status()}")
+    print("    growth exponent (whole process): "
+          + ", ".join(growth(counts, [c.median for c in gcmds])))
+    print("    growth exponent (in-process check.run): " + ", ".join(growth(counts, in_run)))
+    ph_big = isolated("phases", str(tmp / f"net_{name(nets[-1])}.yaml"), True, 1)
     print(f"  {name(nets[-1])} --full:")
     print(show_phases(ph_big))
     if args.profile:
-        from gradcli import check
-
         print("  profile of spec.load + check.run(full=True) for 784-256-10:")
-        print(profile_top(lambda: check.run(specs.load(str(p_main)), full=True)))
+        print(isolated("profile_check", str(p_main), True))
+        print("  profile of layers.numeric_gradients fast mode (threshold 0) for 784-256-10:")
+        print(isolated("profile_fast", str(p_main)))
     flush()
     out["path"] = p_main
     return out
@@ -528,6 +587,11 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--_call":  # see isolated()
+        import json
+
+        print(json.dumps(globals()[sys.argv[2]](*json.loads(sys.argv[3]))))
+        sys.exit(0)
     try:
         main()
     except Exception as exc:  # a report: never fail the caller

@@ -218,8 +218,10 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
         kink_nodes = [i for i in dependents if OPS[g.nodes[i].op].kink is not None]
         base = values[nid]
 
-        def loss_at(v, nid=nid, dependents=dependents):
-            return reverse.reforward(g, values, {nid: v}, spec.loss, dependents)[spec.loss]
+        replay = reverse.replayer(g, dependents, spec.loss)
+
+        def loss_at(v, nid=nid, replay=replay):
+            return replay(values, {nid: v})[spec.loss]
 
         if _is_scalar(base):
             diff = numeric.central_difference(loss_at, base)

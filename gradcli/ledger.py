@@ -43,11 +43,10 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
         cid = ids[consumer]
         if not _scalar(values[cid]):
             continue
-        wrt = [ids[p] for p in producers]
-        back = reverse.backward(spec.graph, values, cid, wrt, stop=named_ids - {cid})
-        for p, pid in zip(producers, wrt):
-            adj = back.adjoint[pid] if pid <= cid else None
-            result[(consumer, p)] = 0.0 if adj is None else adj
+        partials = reverse.local_partials(spec.graph, values, cid, named_ids - {cid})
+        for p in producers:
+            # an alias (`n0: w`) is the same node: its local derivative is 1
+            result[(consumer, p)] = 1.0 if ids[p] == cid else partials.get(ids[p], 0.0)
     return result
 
 

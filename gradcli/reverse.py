@@ -123,6 +123,65 @@ def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root
     return new
 
 
+def replayer(graph: Graph, dependents: list[int], root: int, point: str = ""):
+    """A fast `reforward` for repeated use with the same dependents (finite differences).
+
+    The plan (each node's forward and arguments) is built once; the loop checks
+    only the final value, and on any failure replays carefully with
+    `reforward` so the error names the op exactly as the forward pass would.
+    """
+    plan = [(i, OPS[graph.nodes[i].op].forward, graph.nodes[i].args)
+            for i in dependents if i <= root]
+
+    def replay(values: list[Value], changed: dict[int, Value]) -> list[Value]:
+        new = list(values)
+        for i, v in changed.items():
+            new[i] = v
+        try:
+            for i, forward_fn, args in plan:
+                if i not in changed:
+                    new[i] = forward_fn(*[new[a] for a in args])
+            if _finite(new[root]):
+                return new
+        except (ArithmeticError, ValueError):
+            pass
+        return reforward(graph, values, changed, root, dependents, point)
+
+    return replay
+
+
+def local_partials(graph: Graph, values: list[Value], root: int,
+                   leaves: set[int]) -> dict[int, Value]:
+    """d root / d leaf for each leaf reached from `root`, other leaves held fixed.
+
+    Only the nodes between `root` and the leaves are visited, so the cost is
+    the size of that one expression, not of the whole graph (the ledger asks
+    this for every named node).
+    """
+    inside, stack = {root}, [root]
+    while stack:
+        i = stack.pop()
+        for a in graph.nodes[i].args:
+            if a not in inside:
+                inside.add(a)
+                if a not in leaves:
+                    stack.append(a)
+    adjoint: dict[int, Value] = {root: 1.0}
+    for i in sorted(inside, reverse=True):
+        g = adjoint.get(i)
+        node = graph.nodes[i]
+        if g is None or not node.args or (i in leaves and i != root):
+            continue
+        op = OPS[node.op]
+        args = [values[a] for a in node.args]
+        for k, a in enumerate(node.args):
+            if graph.nodes[a].op == CONST:
+                continue
+            c = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
+            adjoint[a] = c if a not in adjoint else adjoint[a] + c
+    return {leaf: adjoint[leaf] for leaf in leaves if leaf in adjoint and leaf != root}
+
+
 def unbroadcast(grad: Value, like: Value) -> Value:
     """Sum `grad` back to the shape of `like` (undoing numpy broadcasting)."""
     if isinstance(like, float):
