@@ -299,40 +299,52 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, str | None]:
 
 
 def _symbolic_gradients(spec: Spec, symbolic) -> dict:
-    import numpy as np
+    """d loss / d parameter from SymPy, evaluated at the point (never simplified).
 
+    Tensors become numpy object arrays of symbols; a scalar graph never needs
+    numpy (it is not even imported).
+    """
     leaves, param_symbols, point = {}, {}, {}
     for name, nid in spec.inputs.items():
         v = spec.bindings[nid]
-        leaves[nid] = symbolic.number(v) if _is_scalar(v) else \
-            np.vectorize(symbolic.number, otypes=[object])(v)
+        leaves[nid] = symbolic.number(v) if _is_scalar(v) else _object_array(v, symbolic.number)
     for name, nid in spec.params.items():
         v = spec.bindings[nid]
         if _is_scalar(v):
             sym = symbolic.symbol(name)
-            leaves[nid] = sym
-            param_symbols[name] = sym
             point[sym] = v
         else:
-            syms = np.empty(v.shape, dtype=object)
+            import numpy as np
+
+            sym = np.empty(v.shape, dtype=object)
             for idx in np.ndindex(v.shape):
-                syms[idx] = symbolic.symbol(f"{name}[{','.join(map(str, idx))}]")
-                point[syms[idx]] = float(v[idx])
-            leaves[nid] = syms
-            param_symbols[name] = syms
+                sym[idx] = symbolic.symbol(f"{name}[{','.join(map(str, idx))}]")
+                point[sym[idx]] = float(v[idx])
+        leaves[nid] = param_symbols[name] = sym
     expr = symbolic.to_sympy(spec.graph, spec.loss, leaves)
+
+    def gradient_at(s) -> float:
+        value = symbolic.evaluate(expr.diff(s), point)
+        return math.nan if value is None else value
+
     result = {}
     for name, syms in param_symbols.items():
-        if isinstance(syms, np.ndarray):
+        if _is_scalar(spec.bindings[spec.params[name]]):
+            result[name] = gradient_at(syms)
+        else:
+            import numpy as np
+
             out = np.zeros(syms.shape)
             for idx in np.ndindex(syms.shape):
-                value = symbolic.evaluate(expr.diff(syms[idx]), point)
-                out[idx] = math.nan if value is None else value
+                out[idx] = gradient_at(syms[idx])
             result[name] = out
-        else:
-            value = symbolic.evaluate(expr.diff(syms), point)
-            result[name] = math.nan if value is None else value
     return result
+
+
+def _object_array(values, convert):
+    import numpy as np
+
+    return np.vectorize(convert, otypes=[object])(values)
 
 
 # ------------------------------------------------------------- comparison ---
@@ -439,5 +451,5 @@ def _descent_step(spec: Spec, report: CheckReport, rate: float) -> None:
         bindings[nid] = new
         report.update.append({"name": p.name, "old": old, "grad": p.reverse, "new": new})
     report.lr = rate
-    with _errstate():
-        report.loss_after = reverse.forward(spec.graph, bindings, spec.loss)[spec.loss]
+    # reverse.forward suppresses numpy warnings itself where arrays are involved
+    report.loss_after = reverse.forward(spec.graph, bindings, spec.loss)[spec.loss]
