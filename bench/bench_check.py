@@ -233,11 +233,18 @@ def phases(path: str, full: bool = False, repeat: int = 3) -> dict[str, float]:
 
 def isolated(fn_name: str, *args, timeout: float = 1800):
     """Run a function of this file in a fresh interpreter (no state left by earlier
-    parts, e.g. SymPy caches) and return its JSON result; raises on failure."""
+    parts, e.g. SymPy caches) and return its JSON result; raises on failure.
+
+    BLAS is pinned to one thread as the CLI pins it: with threaded OpenBLAS on a
+    busy 2-core machine, fast mode's small products measured 25x slower.
+    """
     import json
 
+    env = dict(ENV)
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(var, "1")  # as gradcli.cli.main does: one BLAS thread
     proc = subprocess.run([sys.executable, __file__, "--_call", fn_name, json.dumps(args)],
-                          capture_output=True, text=True, env=ENV, cwd=REPO, timeout=timeout)
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=timeout)
     if proc.returncode != 0 or not proc.stdout.strip():
         tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
         raise RuntimeError(f"{fn_name} failed in a subprocess: {tail}")
@@ -424,9 +431,11 @@ def part_c(args, gc: list[str], tmp: Path) -> dict:
     print(show_phases(ph))
     fv = isolated("fast_vs_full", str(p_main), 7)
     mf, mF = fv["fast"], fv["full"]
+    samples = ", ".join(f"{t * 1000:.0f}" for t in fv["fast_all"])
     print(f"  in-process layers.numeric_gradients 784-256-10: fast mode "
           f"(FULL_MODE_MAX_PARAMS=0) {mf * 1000:.1f} ms, full {mF * 1000:.1f} ms "
-          f"(fast = {mf / mF:.2f}x full), medians of 7; fast mode did: {fv['note']}")
+          f"(fast = {mf / mF:.2f}x full), medians of 7 (fast samples, ms: {samples}); "
+          f"fast mode did: {fv['note']}")
     flush()
 
     # growth over parameter counts, whole process --full

@@ -20,9 +20,10 @@ median per-iteration time).
 
 On a busy 2-core machine multi-threaded OpenBLAS can stall badly (a 64x784
 @ 784x256 product measured 1.2 ms single-threaded and 6-80 ms with two BLAS
-threads while other processes ran); --blas-threads 1 pins numpy's BLAS (for
-gradcli and the numpy baseline alike, which share np.matmul) and
---torch-threads sets torch.set_num_threads (default 2).
+threads while other processes ran).  --blas-threads (default 1, as the gradcli
+CLI sets it; 0 = leave the environment alone) pins numpy's BLAS for gradcli and
+the numpy baseline alike (they share np.matmul); --torch-threads sets
+torch.set_num_threads (default 2).
 
 Usage:  python bench/bench_engine.py [--repeat N] [--min-time S] [--profile]
         [--blas-threads N] [--torch-threads N] [--torch-python PATH] [--no-torch]
@@ -271,9 +272,9 @@ def main() -> int:
                     help="python of a separate venv with torch (default "
                          "$GRADCLI_TORCH_PYTHON or /tmp/torchvenv/bin/python)")
     ap.add_argument("--no-torch", action="store_true", help="skip the torch comparison")
-    ap.add_argument("--blas-threads", type=int, default=0,
-                    help="set OPENBLAS/OMP/MKL_NUM_THREADS for numpy (default: as the "
-                         "environment says)")
+    ap.add_argument("--blas-threads", type=int, default=1,
+                    help="set OPENBLAS/OMP/MKL_NUM_THREADS for numpy (default 1, as "
+                         "gradcli.cli.main sets it; 0 leaves the environment alone)")
     ap.add_argument("--torch-threads", type=int, default=2,
                     help="torch.set_num_threads in the torch subprocess (default 2)")
     args = ap.parse_args()
