@@ -19,6 +19,7 @@ from gradcli.spec import Spec
 
 SYMBOLIC_MAX_NODES = 3_000  # graph nodes: above this, symbolic is skipped
 SYMBOLIC_MAX_ELEMENTS = 400  # scalar parameters: above this, symbolic is skipped
+SYMBOLIC_MAX_DEPTH = 60  # nesting of the loss expression: SymPy's cost explodes beyond
 NUMERIC_MAX_ELEMENTS = 20_000  # graph form: above this, entries are sampled
 
 
@@ -224,7 +225,7 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
             return replay(values, {nid: v})[spec.loss]
 
         if _is_scalar(base):
-            diff = numeric.central_difference(loss_at, base)
+            diff = numeric.central_difference(loss_at, base, f0=values[spec.loss])
             grads[name], errors[name] = diff.value, diff.error
             kinks[name] = _near_kink(g, values, nid, base, diff.step, dependents, kink_nodes)
             done += 1
@@ -249,7 +250,8 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
                         moved[idx] = t
                         return loss_at(moved)
 
-                    diff = numeric.central_difference(entry_loss, float(base[idx]))
+                    diff = numeric.central_difference(entry_loss, float(base[idx]),
+                                                      f0=values[spec.loss])
                     grad[idx] = diff.value
                     err = max(err, diff.error)
                     done += 1
@@ -284,6 +286,10 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, str | None]:
                    for i in spec.params.values())
     if size > SYMBOLIC_MAX_NODES:
         return {}, f"skipped: the graph has {size:,} nodes (symbolic limit {SYMBOLIC_MAX_NODES:,})"
+    depth = _depth(g, spec.loss)
+    if depth > SYMBOLIC_MAX_DEPTH:
+        return {}, (f"skipped: the loss is nested {depth:,} operations deep "
+                    f"(symbolic limit {SYMBOLIC_MAX_DEPTH})")
     if elements > SYMBOLIC_MAX_ELEMENTS:
         return {}, (f"skipped: {elements:,} scalar parameters "
                     f"(symbolic limit {SYMBOLIC_MAX_ELEMENTS:,})")
@@ -296,6 +302,15 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, str | None]:
         return {}, f"skipped: SymPy took longer than the {budget:g} s budget"
     except (RecursionError, MemoryError):
         return {}, "skipped: the expression is too deep for SymPy"
+
+
+def _depth(g, root: int) -> int:
+    """Longest chain of operations from the leaves to `root`."""
+    depth: dict[int, int] = {}
+    for i in g.ancestors(root):
+        args = g.nodes[i].args
+        depth[i] = 1 + max((depth[a] for a in args), default=-1) if args else 0
+    return depth[root]
 
 
 def _symbolic_gradients(spec: Spec, symbolic) -> dict:

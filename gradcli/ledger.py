@@ -82,8 +82,8 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
     return out
 
 
-def count_paths(root: str, target: str, uses: dict[str, list[str]]) -> int:
-    """Number of paths root -> target (exact: Python integers do not overflow)."""
+def count_paths(root: str, uses: dict[str, list[str]]) -> dict[str, int]:
+    """Number of paths root -> each name (exact: Python integers do not overflow)."""
     order = _topological(root, uses)
     count = {name: 0 for name in order}
     count[root] = 1
@@ -91,7 +91,7 @@ def count_paths(root: str, target: str, uses: dict[str, list[str]]) -> int:
         for p in uses.get(name, []):
             if p in count:
                 count[p] += count[name]
-    return count.get(target, 0)
+    return count
 
 
 def _topological(root: str, uses: dict[str, list[str]]) -> list[str]:
@@ -133,8 +133,9 @@ def attach(spec: Spec, values: list, report, paths_cap: int = 16) -> None:
     texts = edge_expressions(spec, ids, uses) if scalar else {}
     back = reverse.backward(spec.graph, values, spec.loss, list(ids.values()))
     adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
+    counts = count_paths(root, uses)
     for p in report.params:
-        total = count_paths(root, p.name, uses)
+        total = counts.get(p.name, 0)
         p.paths_total = total
         if not scalar or total > paths_cap:
             continue

@@ -193,6 +193,9 @@ class Op:
     kink: Callable[..., bool] | None = None
     elementwise: bool = True  # broadcasting elementwise (vs a tensor op)
     aliases: tuple[str, ...] = field(default=())
+    #: finite arguments always give a finite result (bounded or structural ops),
+    #: so the engine need not scan the output for NaN and infinity
+    keeps_finite: bool = False
 
 
 OPS: dict[str, Op] = {}
@@ -221,7 +224,8 @@ _row(Op("div", 2, lambda a, b: a / b,
 _row(Op("neg", 1, lambda a: -a,
         (lambda g, o, a: -g,),
         lambda S, a: -a,
-        "constant multiple", "d(-u) = -du", symbol="-"))
+        "constant multiple", "d(-u) = -du", symbol="-",
+        keeps_finite=True))
 _row(Op("pow", 2, _pow,
         (lambda g, o, a, b: g * b * _pow(a, b - 1.0),
          lambda g, o, a, b: g * o * _log(a)),
@@ -242,11 +246,13 @@ _row(Op("sqrt", 1, _elementwise(math.sqrt, "sqrt"),
 _row(Op("sin", 1, _elementwise(math.sin, "sin"),
         (lambda g, o, a: g * _elementwise(math.cos, "cos")(a),),
         _elementwise_sympy("sin"),
-        "trig", "d sin(u) = cos(u)*du"))
+        "trig", "d sin(u) = cos(u)*du",
+        keeps_finite=True))
 _row(Op("cos", 1, _elementwise(math.cos, "cos"),
         (lambda g, o, a: -g * _elementwise(math.sin, "sin")(a),),
         _elementwise_sympy("cos"),
-        "trig", "d cos(u) = -sin(u)*du"))
+        "trig", "d cos(u) = -sin(u)*du",
+        keeps_finite=True))
 _row(Op("tan", 1, _elementwise(math.tan, "tan"),
         (lambda g, o, a: g * (1.0 + o * o),),
         _elementwise_sympy("tan"),
@@ -254,16 +260,19 @@ _row(Op("tan", 1, _elementwise(math.tan, "tan"),
 _row(Op("tanh", 1, _elementwise(math.tanh, "tanh"),
         (lambda g, o, a: g * (1.0 - o * o),),
         _elementwise_sympy("tanh"),
-        "tanh", "d tanh(u) = (1 - tanh(u)**2)*du"))
+        "tanh", "d tanh(u) = (1 - tanh(u)**2)*du",
+        keeps_finite=True))
 _row(Op("sigmoid", 1, _sigmoid,
         (lambda g, o, a: g * o * (1.0 - o),),
         _elementwise_sympy("sigmoid"),
-        "sigmoid", "d sigmoid(u) = sigmoid(u)*(1 - sigmoid(u))*du"))
+        "sigmoid", "d sigmoid(u) = sigmoid(u)*(1 - sigmoid(u))*du",
+        keeps_finite=True))
 _row(Op("relu", 1, _relu,
         (lambda g, o, a: g * _step(a),),
         _elementwise_sympy("relu"),
         "relu", "d relu(u) = Heaviside(u)*du  (0 at u = 0)",
-        kink=lambda a: _at_zero(a)))
+        kink=lambda a: _at_zero(a),
+        keeps_finite=True))
 _row(Op("softplus", 1, _softplus,
         (lambda g, o, a: g * _sigmoid(a),),
         _elementwise_sympy("softplus"),
@@ -272,7 +281,8 @@ _row(Op("abs", 1, _elementwise(abs, "abs"),
         (lambda g, o, a: g * _sign(a),),
         _elementwise_sympy("Abs"),
         "abs", "d abs(u) = sign(u)*du  (0 at u = 0)",
-        kink=lambda a: _at_zero(a)))
+        kink=lambda a: _at_zero(a),
+        keeps_finite=True))
 # Step functions appear in derivatives of relu and abs, so the language can
 # read back every derivative it prints.  Their derivative is 0 (almost
 # everywhere); at 0 they are kinks.
@@ -280,12 +290,14 @@ _row(Op("heaviside", 1, _step,
         (lambda g, o, a: g * 0.0 * a,),
         _elementwise_sympy("Heaviside"),
         "step", "d Heaviside(u) = 0  (undefined at u = 0)",
-        kink=lambda a: _at_zero(a), aliases=("Heaviside",)))
+        kink=lambda a: _at_zero(a), aliases=("Heaviside",),
+        keeps_finite=True))
 _row(Op("sign", 1, _sign,
         (lambda g, o, a: g * 0.0 * a,),
         _elementwise_sympy("sign"),
         "step", "d sign(u) = 0  (undefined at u = 0)",
-        kink=lambda a: _at_zero(a)))
+        kink=lambda a: _at_zero(a),
+        keeps_finite=True))
 
 # Tensor operations.
 _row(Op("matmul", 2, _matmul,
@@ -304,13 +316,15 @@ _row(Op("mean", 1, _mean_all,
 _row(Op("transpose", 1, _transpose,
         (lambda g, o, a: _transpose(g),),
         lambda S, a: S.transpose(a),
-        "transpose", "d transpose(A) = transpose(dA)", elementwise=False))
+        "transpose", "d transpose(A) = transpose(dA)", elementwise=False,
+        keeps_finite=True))
 _row(Op("softmax", 1, _softmax,
         (lambda g, o, a: 0.0 * g if _is_scalar(a)
          else o * (g - (g * o).sum(axis=-1, keepdims=True)),),
         lambda S, a: S.softmax(a),
         "softmax", "d softmax(u)_i = softmax_i*(du_i - sum_j softmax_j*du_j)",
-        elementwise=False))
+        elementwise=False,
+        keeps_finite=True))
 _row(Op("log_softmax", 1, _log_softmax,
         (lambda g, o, a: 0.0 * g if _is_scalar(a)
          else g - _softmax(a) * g.sum(axis=-1, keepdims=True),),

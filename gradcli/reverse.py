@@ -80,12 +80,13 @@ def _forward(graph: Graph, bindings: dict[int, Value], last: int, point: str) ->
 
 def _apply(graph: Graph, i: int, args: list[Value], at: str) -> Value:
     """One node's forward value, refusing NaN and infinity with the op named."""
+    op = OPS[graph.nodes[i].op]
     try:
-        out = OPS[graph.nodes[i].op].forward(*args)
+        out = op.forward(*args)
     except (ArithmeticError, ValueError) as exc:
         raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
                              _where(graph, i)) from None
-    if not _finite(out):
+    if not op.keeps_finite and not _finite(out):
         raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
                              _where(graph, i))
     return out
@@ -217,12 +218,19 @@ def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
         import numpy as np
 
         with np.errstate(all="ignore"):
-            return _backward(graph, values, root, wrt, record, point, stop)
-    return _backward(graph, values, root, wrt, record, point, stop)
+            # NaN and infinity propagate through every VJP (sums and products
+            # with g), so scanning the results is enough; only if one is not
+            # finite does a careful pass find the op that produced it.
+            result = _backward(graph, values, root, wrt, record, point, stop, careful=False)
+            if all(result.adjoint[w] is None or _finite(result.adjoint[w])
+                   for w in wrt if w <= root):
+                return result
+            return _backward(graph, values, root, wrt, record, point, stop, careful=True)
+    return _backward(graph, values, root, wrt, record, point, stop, careful=True)
 
 
 def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
-              record: bool, point: str, stop: set[int] | None) -> Backward:
+              record: bool, point: str, stop: set[int] | None, careful: bool) -> Backward:
     nodes = graph.nodes
     needs = graph.depends_on(wrt, root)
     stop = stop or set()
@@ -251,7 +259,7 @@ def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
             except (ArithmeticError, ValueError) as exc:
                 raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} "
                                      f"{_failure(exc)}{at}", _where(graph, i)) from None
-            if not _finite(contribution):
+            if careful and not _finite(contribution):
                 raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
                                      f"not finite{at}", _where(graph, i))
             if record:
