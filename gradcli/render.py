@@ -288,10 +288,17 @@ def _update_rows(report) -> list[list[str]]:
             for u in report.update]
 
 
+LAYER_HEADERS = ["layer", "delta_k = dL/dz_k", "delta_k", "dW_k = delta_kᵀ @ a_(k-1)",
+                 "db_k = Σ_batch delta_k"]
+
+
 def _layer_rows(report) -> list[list[str]]:
     rows = []
     for layer in report.extra.get("layers", []):
-        rows.append([f"layer {layer['layer']}", layer["how"], tensor(layer["delta"], 4),
+        how = layer["how"]
+        if "formula_max_diff" in layer:  # the textbook shortcut, checked against the engine
+            how += f"  (checked: max |diff| {layer['formula_max_diff']:.1e})"
+        rows.append([f"layer {layer['layer']}", how, tensor(layer["delta"], 4),
                      tensor(layer["dW"], 4), tensor(layer["db"], 4)])
     return rows
 
@@ -348,7 +355,7 @@ def check_text(report, show_paths: bool = False, show_recurrence: bool = False) 
             console.print(f"  {line}")
     rows = _layer_rows(report)
     if rows:
-        table = _table("Per-layer ledger", ["layer", "delta_k = dL/dz_k", "delta", "dW", "db"])
+        table = _table("Per-layer ledger", LAYER_HEADERS)
         for row in rows:
             table.add_row(*row)
         console.print(table)
@@ -396,7 +403,7 @@ def check_markdown(report, show_paths: bool = False, show_recurrence: bool = Fal
     rows = _layer_rows(report)
     if rows:
         out += ["### Per-layer ledger", "",
-                _md_table(["layer", "delta_k = dL/dz_k", "delta", "dW", "db"], rows), ""]
+                _md_table(LAYER_HEADERS, rows), ""]
     if report.expect:
         out += ["### Hand answers", "",
                 _md_table(["name", "expected", "actual", "check", "diagnosis"],
