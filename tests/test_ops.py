@@ -303,5 +303,6 @@ def test_keeps_finite_claim_holds_at_extreme_values(name):
     op = OPS[name]
     extreme = np.array([[-1e308, -700.0, -1.0, 0.0, 1.0, 700.0, 1e308]])
     args = [extreme] * op.arity
-    out = op.forward(*args)
+    with np.errstate(all="ignore"):  # as in the engine: intermediate overflow is allowed
+        out = op.forward(*args)
     assert np.isfinite(np.asarray(out)).all()
