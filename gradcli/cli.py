@@ -105,6 +105,7 @@ def derive(
     global _debug
     _debug = debug
     try:
+        _check_tolerances(rtol, atol)
         from gradcli.derive import derive as run_derive, parse_bindings
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
@@ -141,8 +142,12 @@ def check(
     chain-rule ledger, and grading of hand answers (expect)."""
     global _debug
     _debug = debug
-    if lr is not None and lr <= 0:
-        raise typer.Exit(_fail(GradcliError("--lr must be positive", "--lr")))
+    if lr is not None and not lr > 0:
+        raise typer.Exit(_fail(GradcliError("must be a positive number", "--lr")))
+    try:
+        _check_tolerances(rtol, atol)
+    except GradcliError as exc:
+        raise typer.Exit(_fail(exc))
     worst = 0
     for path in files:
         try:
@@ -165,6 +170,12 @@ def check(
             code = _fail(exc)
         worst = max(worst, code)
     raise typer.Exit(worst)
+
+
+def _check_tolerances(rtol: float, atol: float) -> None:
+    for name, value in (("--rtol", rtol), ("--atol", atol)):
+        if not value >= 0 or value == float("inf"):
+            raise GradcliError(f"must be a finite number >= 0, got {value}", name)
 
 
 def _progress():

@@ -461,3 +461,11 @@ def test_end_to_end_process_errors(args):
     # Nothing ran: only the echoed expression (under the error line) mentions it.
     assert "PWNED" not in run.out
     assert "PWNED" not in run.err.splitlines()
+
+
+@pytest.mark.parametrize("args", [["--rtol", "-1"], ["--atol", "nan"], ["--rtol", "inf"]])
+def test_bad_tolerances_are_usage_errors(args):
+    result = subprocess.run([sys.executable, "-m", "gradcli", "derive", "x**2", "--at", "x=1",
+                             "--json", *args], capture_output=True, text=True)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {args[0]}: must be a finite number >= 0")
