@@ -153,7 +153,9 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
          full: bool, paths_cap: int, progress) -> CheckReport:
     t0 = time.perf_counter()
     g = spec.graph
-    values = reverse.forward(g, spec.bindings, spec.loss, point=_point(spec))
+    # every named value (a node defined after the loss is still shown), then the loss
+    last = max([spec.loss, *spec.named.values()])
+    values = reverse.forward(g, spec.bindings, last, point=_point(spec))
     loss = values[spec.loss]
     if not _is_scalar(loss):
         raise NonFiniteError(f"the loss must be a scalar, but it has shape {_shape(loss)} "
@@ -180,7 +182,11 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
     report = CheckReport(spec.file, spec.form, loss, spec.loss_name, nodes, [],
                          symbolic_note=symbolic_note, notes=notes, timings=timings,
                          expressions={**spec.node_text, "__loss__": spec.loss_text})
+    exact_kinks = set(back.kinks)  # relu/abs evaluated exactly at 0
     for name, nid in spec.params.items():
+        if exact_kinks and not kinks.get(name):
+            flags = g.depends_on({nid}, spec.loss)
+            kinks[name] = any(flags[k] for k in exact_kinks)
         rev = back.adjoint[nid] if back.adjoint[nid] is not None else values[nid] * 0.0
         report.params.append(_compare(name, rev, numeric_grads[name], numeric_errors[name],
                                       symbolic_grads.get(name), kinks.get(name, False),
@@ -225,7 +231,13 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
             return replay(values, {nid: v})[spec.loss]
 
         if _is_scalar(base):
-            diff = numeric.central_difference(loss_at, base, f0=values[spec.loss])
+            try:
+                diff = numeric.central_difference(loss_at, base, f0=values[spec.loss])
+            except NonFiniteError as exc:  # the point is fine; the FD step is not
+                grads[name], errors[name], kinks[name] = math.nan, 0.0, False
+                notes.append(f"{name}: numeric skipped, every finite-difference step "
+                             f"leaves the domain ({exc.what})")
+                continue
             grads[name], errors[name] = diff.value, diff.error
             kinks[name] = _near_kink(g, values, nid, base, diff.step, dependents, kink_nodes)
             done += 1
@@ -250,8 +262,14 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
                         moved[idx] = t
                         return loss_at(moved)
 
-                    diff = numeric.central_difference(entry_loss, float(base[idx]),
-                                                      f0=values[spec.loss])
+                    try:
+                        diff = numeric.central_difference(entry_loss, float(base[idx]),
+                                                          f0=values[spec.loss])
+                    except NonFiniteError:
+                        grad[idx] = np.nan  # reported below; compared entries skip NaN
+                        notes.append(f"{name}{list(idx)}: numeric skipped, the "
+                                     f"finite-difference step leaves the domain")
+                        continue
                     grad[idx] = diff.value
                     err = max(err, diff.error)
                     done += 1
@@ -298,6 +316,8 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, str | None]:
     try:
         with symbolic.time_limit(budget):
             return _symbolic_gradients(spec, symbolic), None
+    except symbolic.SymbolicTooDeep as exc:
+        return {}, f"skipped: {exc.reason}"
     except symbolic.SymbolicTimeout:
         return {}, f"skipped: SymPy took longer than the {budget:g} s budget"
     except (RecursionError, MemoryError):
@@ -404,10 +424,13 @@ def _compare(name, rev, num, num_err, sym, kink, rtol, atol, spec, values) -> Pa
                          float(num_err), kink=kink)
     if rn and rs:
         return result
-    if kink and rs:
+    if kink:
+        # Not a failure: at the corner the derivative does not exist; reverse
+        # mode uses the subgradient 0, SymPy's Heaviside(0) is 1/2 and central
+        # differences average the two sides.
         result.band = "kink"
-        result.attribution = ("kink: a relu/abs argument is at or near 0, where central "
-                              "differences straddle the corner; reverse mode uses the "
+        result.attribution = ("kink: a relu/abs argument is at or near 0, where the "
+                              "derivative does not exist; reverse mode uses the "
                               "subgradient 0")
         return result
     if sym is not None and rs and not rn:

@@ -87,12 +87,14 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
             with symbolic.time_limit(left()):
                 expr = symbolic.to_sympy(graph, root)
                 shown = symbolic.to_text(expr)
-    except symbolic.SymbolicTimeout:
+        skipped = f"SymPy took longer than the {time_budget:g} s budget (--timeout)"
+    except symbolic.SymbolicTimeout as exc:
         expr, shown = None, " ".join(text.split())
+        skipped = exc.reason if isinstance(exc, symbolic.SymbolicTooDeep) else \
+            f"SymPy took longer than the {time_budget:g} s budget (--timeout)"
     report = DeriveReport(shown, variables, at, [])
     if expr is None:
-        report.notes.append(f"symbolic work skipped: SymPy took longer than the "
-                            f"{time_budget:g} s budget (--timeout)")
+        report.notes.append(f"symbolic work skipped: {skipped}")
     bound = bool(variables) and all(v in at for v in variables)
     if at and not bound:
         missing = [v for v in variables if v not in at]
@@ -117,13 +119,13 @@ def _symbolic_row(expr, name: str, share: float, left) -> DerivativeRow:
     from gradcli import symbolic
 
     if expr is None:
-        return DerivativeRow(name, None, False, note="symbolic skipped (time budget)")
+        return DerivativeRow(name, None, False, note="symbolic skipped")
     try:
         with symbolic.time_limit(left()):
             raw = expr.diff(symbolic.symbol(name))
             raw_text = symbolic.to_text(raw)
-    except symbolic.SymbolicTimeout:
-        return DerivativeRow(name, None, False, note="symbolic skipped (time budget)")
+    except symbolic.SymbolicTimeout as exc:
+        return DerivativeRow(name, None, False, note=f"symbolic skipped: {exc.reason}")
     simple, finished = symbolic.simplify_bounded(raw, min(share, left()) * 0.8)
     try:
         with symbolic.time_limit(left()):
@@ -170,10 +172,12 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
         try:
             diff = numeric.central_difference(f, bindings[node_id])
             crossing = _kink_crossed(graph, root, bindings, node_id, diff.step)
-        except NonFiniteError as exc:
-            raise NonFiniteError(f"central differences for d/d{name} left the domain: "
-                                 f"{exc.what}", exc.where) from None
-        results[name] = {"reverse": grad, "numeric": diff.value, "error": diff.error,
+            found, error = diff.value, diff.error
+        except NonFiniteError as exc:  # the point is fine; the FD step is not
+            found, error, crossing = None, None, []
+            kink_ops = kink_ops + [f"numeric skipped: every finite-difference step leaves "
+                                   f"the domain ({exc.what})"]
+        results[name] = {"reverse": grad, "numeric": found, "error": error,
                          "kinks": kink_ops, "crossing": crossing}
     return results
 
@@ -206,22 +210,36 @@ def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
         try:
             with symbolic.time_limit(left()):
                 row.value = symbolic.evaluate(raw, values)
-        except symbolic.SymbolicTimeout:
-            row.note = "symbolic value skipped (time budget)"
+        except symbolic.SymbolicTimeout as exc:
+            row.note = f"symbolic value skipped: {exc.reason}"
     row.reverse = float(engine["reverse"])
-    row.numeric = float(engine["numeric"])
-    row.numeric_error = float(engine["error"])
-    pairs = [(row.reverse, row.numeric)]
-    if row.value is not None:
-        pairs += [(row.value, row.reverse), (row.value, row.numeric)]
-    row.rel_error = max(numeric.rel_error(a, b) for a, b in pairs)
-    # The numeric estimate is trusted only to its own error estimate.
-    slack = max(atol, 4.0 * row.numeric_error)
-    agree_numeric = all(numeric.close(a, b, rtol, slack) for a, b in pairs[:1] + pairs[2:])
+    skipped = [k for k in engine["kinks"] if k.startswith("numeric skipped")]
+    if engine["numeric"] is None:
+        row.note = skipped[0]
+        agree_numeric = True
+        pairs = [] if row.value is None else [(row.value, row.reverse)]
+    else:
+        row.numeric = float(engine["numeric"])
+        row.numeric_error = float(engine["error"])
+        pairs = [(row.reverse, row.numeric)]
+        if row.value is not None:
+            pairs += [(row.value, row.reverse), (row.value, row.numeric)]
+        # The numeric estimate is trusted only to its own error estimate.
+        slack = max(atol, 4.0 * row.numeric_error)
+        agree_numeric = all(numeric.close(a, b, rtol, slack)
+                            for a, b in pairs[:1] + pairs[2:])
+    row.rel_error = max((numeric.rel_error(a, b) for a, b in pairs), default=0.0)
     agree_symbolic = row.value is None or numeric.close(row.value, row.reverse, rtol, atol)
     row.ok = agree_numeric and agree_symbolic
     row.band = numeric.band(row.rel_error)
-    kinks = engine["kinks"] or engine["crossing"]
+    if row.value is not None and agree_symbolic and not agree_numeric:
+        # reverse = symbolic != numeric: the finite difference is what is off
+        row.ok = True
+        row.band = "fd-artefact"
+        row.note = ("finite-difference artefact (step, precision or kink): reverse mode "
+                    "and SymPy agree")
+    kinks = [k for k in engine["kinks"] if not k.startswith("numeric skipped")] \
+        or engine["crossing"]
     if kinks:
         row.kink = True
         row.band = "kink"
@@ -229,7 +247,7 @@ def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
         row.note = (f"{' and '.join(kinks)} is {where} its kink (argument 0): the engine "
                     f"uses the subgradient 0; the numeric value is not a derivative there")
         row.ok = True  # a kink is reported as such, not as a failed check
-    elif row.value is None and raw is not None and not row.note:
+    elif row.value is None and raw is not None and not row.note and pairs:
         row.note = "the symbolic derivative has no real value here"
 
 

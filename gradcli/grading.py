@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradcli import reverse
+from gradcli.errors import GradcliError
 from gradcli.spec import Spec
 
 
@@ -29,6 +30,22 @@ def passes(expected: Any, actual: Any, rtol: float, atol: float) -> bool:
     return bool((np.abs(e - a) <= np.maximum(rtol * np.abs(a), atol)).all())
 
 
+def _conform(expected: Any, actual: Any, item) -> Any:
+    """The answer in the value's shape: 0.5 for [[0.5]], [1, 2] for [[1, 2]].
+
+    Answers with a different number of entries cannot be graded: exit 2.
+    """
+    if _scalar(expected) and _scalar(actual):
+        return expected
+    import numpy as np
+
+    e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
+    if e.size != a.size:
+        raise GradcliError(f"expected {item.name} has shape {list(e.shape)}, but "
+                           f"{item.name} has shape {list(a.shape)}", item.where)
+    return float(e.reshape(())) if _scalar(actual) else e.reshape(a.shape)
+
+
 def grade(spec: Spec, values: list, report) -> None:
     params = {p.name: p for p in report.params}
     wrong_nodes: dict[str, Any] = {}
@@ -39,17 +56,13 @@ def grade(spec: Spec, values: list, report) -> None:
             actual = params[item.name[5:]].reverse
         else:
             actual = values[spec.named[item.name]]
-        entry = {"name": item.name, "expected": item.value, "actual": actual,
+        expected = _conform(item.value, actual, item)
+        entry = {"name": item.name, "expected": expected, "actual": actual,
                  "ok": True, "diagnosis": None, "where": item.where, "ledger": None}
-        if not _scalar(item.value) and not _scalar(actual) and item.value.shape != actual.shape:
-            entry.update(ok=False, diagnosis=f"shape {list(item.value.shape)} given, the value "
-                                             f"has shape {list(actual.shape)}")
-        elif not _scalar(item.value) and _scalar(actual) or _scalar(item.value) and not _scalar(actual):
-            entry.update(ok=False, diagnosis="a scalar and a tensor cannot match")
-        elif not passes(item.value, actual, spec.rtol, spec.atol):
+        if not passes(expected, actual, spec.rtol, spec.atol):
             entry["ok"] = False
             if not item.name.startswith("grad.") and item.name != "loss":
-                wrong_nodes[item.name] = item.value
+                wrong_nodes[item.name] = expected
         report.expect.append(entry)
     for entry in report.expect:
         if entry["ok"] or entry["diagnosis"]:

@@ -11,6 +11,8 @@ import sys
 from dataclasses import dataclass
 from typing import Callable
 
+from gradcli.errors import GradcliError
+
 EPS = sys.float_info.epsilon
 TINY = 1e-300
 
@@ -38,6 +40,18 @@ def central_difference(f: Callable[[float], float], x: float,
     only sizes the rounding-error estimate).
     """
     h = step_for(x) if step is None else step
+    try:
+        return _richardson(f, x, h, f0)
+    except GradcliError:
+        # The step left the function's domain (log or sqrt near 0): a step
+        # smaller than |x| stays on the same side of 0.
+        if step is not None or x == 0.0 or abs(x) / 4.0 >= h:
+            raise
+        return _richardson(f, x, abs(x) / 4.0, f0)
+
+
+def _richardson(f: Callable[[float], float], x: float, h: float,
+                f0: float | None) -> Difference:
     d1 = (f(x + h) - f(x - h)) / (2.0 * h)
     d2 = (f(x + h / 2) - f(x - h / 2)) / h
     value = (4.0 * d2 - d1) / 3.0

@@ -266,8 +266,11 @@ def _build_loss(spec: Spec, loaded: Loaded, texts: dict[str, str],
     resolve = _resolver(spec, "loss", {}, uses, loaded)
     parsed = parse(text, spec.graph, resolve, where=_text_where(loaded, ("loss",)))
     spec.loss = parsed.root
-    spec.uses["L"] = [u for u in _names_in(text) if u in spec.named]
-    spec.graph.labels.setdefault(parsed.root, "L")
+    # The ledger calls the loss L, unless the file already uses that name.
+    spec.loss_name = next(n for n in ("L", "loss", "L_total", "L_loss") if n not in spec.named
+                          and n not in texts)
+    spec.uses[spec.loss_name] = [u for u in _names_in(text) if u in spec.named]
+    spec.graph.labels.setdefault(parsed.root, spec.loss_name)
 
 
 # ---------------------------------------------------------------- options ---

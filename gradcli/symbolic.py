@@ -27,31 +27,50 @@ from gradcli.ops import OPS
 
 
 class SymbolicTimeout(Exception):
-    """The time budget for a SymPy computation ran out."""
+    """SymPy work was cut off: the symbolic part is skipped, the numbers still come."""
+
+    reason = "SymPy took longer than the time budget"
+
+
+class SymbolicTooDeep(SymbolicTimeout):
+    """SymPy recursed too deeply (it recurses on the expression tree)."""
+
+    reason = "the expression is nested too deeply for SymPy"
+
+
+#: SymPy recurses several frames per level of nesting; depth-100 expressions
+#: need more than Python's default 1,000 frames.
+SYMPY_RECURSION_LIMIT = 12_000
 
 
 @contextmanager
 def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise SymbolicTimeout in the block after `seconds` (main thread, Unix).
-
-    Elsewhere the block runs unbounded; callers keep their inputs small there.
+    """Bound the SymPy work in the block: SymbolicTimeout after `seconds`
+    (main thread, Unix; elsewhere unbounded) and SymbolicTooDeep instead of a
+    RecursionError.
     """
+    import sys
+
     usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
-    if not usable:
-        yield
-        return
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, SYMPY_RECURSION_LIMIT))
 
     def on_alarm(signum, frame):
         raise SymbolicTimeout()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    previous = signal.signal(signal.SIGALRM, on_alarm) if usable else None
+    if usable:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except RecursionError:
+        raise SymbolicTooDeep() from None
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        if usable:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        sys.setrecursionlimit(old_limit)
 
 
 # --------------------------------------------------- gradcli's functions ---
