@@ -105,7 +105,7 @@ def derive(
     global _debug
     _debug = debug
     try:
-        _check_tolerances(rtol, atol)
+        _check_tolerances(rtol, atol, timeout)
         from gradcli.derive import derive as run_derive, parse_bindings
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
@@ -145,7 +145,7 @@ def check(
     if lr is not None and not lr > 0:
         raise typer.Exit(_fail(GradcliError("must be a positive number", "--lr")))
     try:
-        _check_tolerances(rtol, atol)
+        _check_tolerances(rtol, atol, timeout)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     worst = 0
@@ -172,8 +172,8 @@ def check(
     raise typer.Exit(worst)
 
 
-def _check_tolerances(rtol: float, atol: float) -> None:
-    for name, value in (("--rtol", rtol), ("--atol", atol)):
+def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
+    for name, value in (("--rtol", rtol), ("--atol", atol), ("--timeout", timeout)):
         if not value >= 0 or value == float("inf"):
             raise GradcliError(f"must be a finite number >= 0, got {value}", name)
 

@@ -51,7 +51,10 @@ def constant_value(text: str, where: str) -> float:
         raise GradcliError(f"value must be a number, got '{text}'", where)
 
     parsed = parse(text, resolve=no_names, where=where)
-    return reverse.forward(parsed.graph, {}, parsed.root)[parsed.root]
+    try:
+        return reverse.forward(parsed.graph, {}, parsed.root)[parsed.root]
+    except NonFiniteError as exc:
+        raise NonFiniteError(exc.what, where) from None
 
 
 def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None = None,
@@ -100,7 +103,13 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
         missing = [v for v in variables if v not in at]
         report.notes.append(f"values need every variable bound; missing: {', '.join(missing)}")
     point = ", ".join(f"{k}={_num(v)}" for k, v in at.items())
-    engine = _engine_results(graph, root, targets, at, point) if bound else {}
+    try:
+        engine = _engine_results(graph, root, targets, at, point) if bound else {}
+    except GradcliError as exc:  # point at the operation in the expression
+        if exc.where and exc.where.startswith("column ") and not exc.detail and "\n" not in text:
+            col = int(exc.where.split()[1])
+            exc.detail = f"  {text}\n  {' ' * (col - 1)}^" if len(text) <= 200 else None
+        raise
 
     for i, name in enumerate(targets):
         share = left() / (len(targets) - i)

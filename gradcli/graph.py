@@ -40,8 +40,8 @@ class Graph:
             from gradcli.errors import LimitError
 
             raise LimitError(
-                f"graph too large: {self.max_nodes:,} nodes or more are refused"
-            )
+                f"graph too large: {self.max_nodes:,} nodes or more are refused",
+                "expression")
         self.nodes.append(node)
         return len(self.nodes) - 1
 

@@ -226,8 +226,16 @@ _row(Op("neg", 1, lambda a: -a,
         lambda S, a: -a,
         "constant multiple", "d(-u) = -du", symbol="-",
         keeps_finite=True))
+def _pow_vjp_base(g, o, a, b):
+    """d(a**b)/da = b*a**(b - 1), which is 0 when b == 0 (even at a == 0)."""
+    if _is_scalar(a) and _is_scalar(b):
+        return 0.0 * g if b == 0.0 else g * b * _pow(a, b - 1.0)
+    np = _np()
+    return g * np.where(b == 0, 0.0, b * np.power(a, b - 1.0))
+
+
 _row(Op("pow", 2, _pow,
-        (lambda g, o, a, b: g * b * _pow(a, b - 1.0),
+        (_pow_vjp_base,
          lambda g, o, a, b: g * o * _log(a)),
         lambda S, a, b: S.power(a, b),
         "power", "d(u**n) = n*u**(n - 1)*du", symbol="**"))

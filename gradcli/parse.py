@@ -148,7 +148,7 @@ def _syntax_tree(text: str, source: str, carets: list[int], where) -> ast.Expres
             raise LimitError("expression nested too deeply (at most 200 levels of "
                              "parentheses are supported)", locate(where, None)) from None
         col = _original_col((exc.offset or 1) - 1, carets) if exc.offset else None
-        col = min(col, len(text)) if col else col
+        col = min(col, len(text)) if col else len(text.rstrip()) or 1
         m = _JUXTAPOSED.search(text)
         if m and (col is None or m.start() <= col):
             raise ExpressionError(

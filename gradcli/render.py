@@ -113,7 +113,10 @@ def derive_text(report: DeriveReport) -> None:
     for note in report.notes:
         console.print(Text(f"note: {note}", style="yellow"))
     if rows:
-        verdict = "all three methods agree" if report.ok else "the methods DISAGREE"
+        kinks = any(r.kink for r in report.gradient)
+        verdict = ("the methods DISAGREE" if not report.ok else
+                   "ok (at a kink the methods need not agree; see the note)" if kinks else
+                   "all three methods agree")
         console.print(Text(verdict, style="green" if report.ok else "bold red"))
 
 

@@ -94,6 +94,10 @@ def _apply(graph: Graph, i: int, args: list[Value], at: str) -> Value:
 
 def _failure(exc: BaseException) -> str:
     """What went wrong, in words: math raises these instead of returning inf/NaN."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and any(w in text for w in ("shape", "dimension",
+                                                               "broadcast", "aligned")):
+        return "has incompatible shapes"
     if isinstance(exc, OverflowError):
         return "overflows (too large for a float)"
     if isinstance(exc, ZeroDivisionError):

@@ -90,6 +90,9 @@ class sigmoid(sp.Function):
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return 1 / (1 + sp.exp(-x))
 
+    def _eval_evalf(self, prec):  # sigmoid(pi) has a value too, not only sigmoid(1.0)
+        return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
     def _eval_is_real(self):
         return self.args[0].is_real
 
@@ -113,6 +116,9 @@ class relu(sp.Function):
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
 
+    def _eval_evalf(self, prec):
+        return sp.Max(0, self.args[0])._eval_evalf(prec)
+
     def _eval_is_real(self):
         return self.args[0].is_real
 
@@ -131,6 +137,9 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_exp(self, x, **kwargs):
         return sp.log(1 + sp.exp(x))
+
+    def _eval_evalf(self, prec):
+        return sp.log(1 + sp.exp(self.args[0]))._eval_evalf(prec)
 
     def _eval_is_real(self):
         return self.args[0].is_real
