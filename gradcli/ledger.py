@@ -73,6 +73,9 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
                     continue
                 own = symbolic.symbol(consumer)
                 for p in producers:
+                    if ids[p] == cid:  # an alias (`y: z`) is the same value
+                        out[(consumer, p)] = "1"
+                        continue
                     d = expr.diff(symbolic.symbol(p))
                     if expr.free_symbols and not expr.is_Symbol:
                         d = d.xreplace({expr: own})
@@ -178,6 +181,8 @@ def chain_line(chain: list[dict], param: str, root: str, digits: int = 4) -> str
         nums = "".join(f"({f['value']:.{digits}g})" for f in path["factors"])
         parts.append((names, nums, path["product"]))
     lhs = f"d{root}/d{param}"
+    if len(chain) == 1 and len(chain[0]["factors"]) == 1:  # a direct edge: nothing to chain
+        return f"{lhs} = {chain[0]['product']:.{digits}g}"
     if len(parts) == 1:
         names, nums, prod = parts[0]
         return f"{lhs} = {names} = {nums} = {prod:.{digits}g}"

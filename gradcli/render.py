@@ -263,7 +263,9 @@ def _edge_definitions(report) -> list[str]:
             for f in path["factors"]:
                 if f["edge"] not in seen and f.get("expr"):
                     seen.add(f["edge"])
-                    lines.append(f"{f['edge']} = {f['expr']} = {f['value']:.6g}")
+                    value = f"{f['value']:.6g}"
+                    rhs = value if f["expr"] == value else f"{f['expr']} = {value}"
+                    lines.append(f"{f['edge']} = {rhs}")
     return lines
 
 
@@ -277,7 +279,10 @@ def _recurrence_lines(report) -> list[str]:
                           if t["local"] is not None else f"[{tensor(t['upstream'], 4)}]"
                           for t in row["terms"])
         rhs = f" = {nums}" if nums and all(t["local"] is not None for t in row["terms"]) else ""
-        lines.append(f"d{root}/d{row['node']} = {terms}{rhs} = {tensor(row['value'], 4)}")
+        value = row["value"]
+        shape = "" if value is None or isinstance(value, float) else \
+            f" [{'×'.join(str(n) for n in getattr(value, 'shape', ()))}]"
+        lines.append(f"d{root}/d{row['node']}{shape} = {terms}{rhs} = {tensor(value, 4)}")
     return lines
 
 
@@ -346,11 +351,17 @@ def check_text(report, show_paths: bool = False, show_recurrence: bool = False) 
             console.print()
         for line in chain:
             console.print(f"  {line}")
-    capped = [p.name for p in report.params if p.paths_total and not p.chain
+    capped = [p.name for p in report.params if p.paths_total > 16 and not p.chain
               and report.form == "graph"]
+    tensors = [p.name for p in report.params if p.paths_total and not p.chain
+               and p.paths_total <= 16 and report.form == "graph"]
     if capped:
         console.print(Text(f"too many paths to list for {', '.join(capped)}: "
                            f"the backprop recurrence follows", style="yellow"))
+    if tensors:
+        console.print(Text("tensor values: local derivatives are Jacobians, so the ledger "
+                           "is the backprop recurrence", style="yellow"))
+        capped = capped + tensors
     if report.recurrence and (show_recurrence or capped or not chain):
         console.print(Text("Backprop recurrence (dL/dnode = Σ dL/dconsumer · "
                            "dconsumer/dnode)", style="bold"))

@@ -180,7 +180,7 @@ def local_partials(graph: Graph, values: list[Value], root: int,
         op = OPS[node.op]
         args = [values[a] for a in node.args]
         for k, a in enumerate(node.args):
-            if graph.nodes[a].op == CONST:
+            if graph.nodes[a].op == CONST and a not in leaves:
                 continue
             c = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
             adjoint[a] = c if a not in adjoint else adjoint[a] + c
