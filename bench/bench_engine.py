@@ -34,7 +34,6 @@ import argparse
 import gc
 import io
 import json
-import math
 import os
 import statistics
 import subprocess

@@ -75,7 +75,6 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
                                f"(variables: {', '.join(variables) or 'none'})", "--wrt")
     _check_tensor_free(graph, root)
 
-    from gradcli import symbolic  # SymPy is heavy: import only when deriving
 
     # One budget for all SymPy work (conversion, diff, simplify, steps,
     # evaluation): past it the symbolic parts are skipped; the numbers still come.
@@ -84,17 +83,7 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
     def left() -> float:
         return max(0.01, deadline - time.monotonic())
 
-    expr, shown = None, " ".join(text.split())
-    try:
-        if time_budget > 0:
-            with symbolic.time_limit(left()):
-                expr = symbolic.to_sympy(graph, root)
-                shown = symbolic.to_text(expr)
-        skipped = f"SymPy took longer than the {time_budget:g} s budget (--timeout)"
-    except symbolic.SymbolicTimeout as exc:
-        expr, shown = None, " ".join(text.split())
-        skipped = exc.reason if isinstance(exc, symbolic.SymbolicTooDeep) else \
-            f"SymPy took longer than the {time_budget:g} s budget (--timeout)"
+    expr, shown, skipped = _expression(graph, root, text, time_budget, left)
     report = DeriveReport(shown, variables, at, [])
     if expr is None:
         report.notes.append(f"symbolic work skipped: {skipped}")
@@ -121,6 +110,24 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
             report.steps.append(_steps_for(graph, root, name, min(share, left())))
     report.ok = all(r.ok for r in report.gradient)
     return report
+
+
+def _expression(graph: Graph, root: int, text: str, budget: float, left):
+    """The SymPy expression and its printed form, or None and why it was skipped."""
+    from gradcli import symbolic
+
+    shown = " ".join(text.split())
+    skipped = f"SymPy took longer than the {budget:g} s budget (--timeout)"
+    if budget <= 0:
+        return None, shown, skipped
+    try:
+        with symbolic.time_limit(left()):
+            expr = symbolic.to_sympy(graph, root)
+            return expr, symbolic.to_text(expr), None
+    except symbolic.SymbolicTooDeep as exc:
+        return None, shown, exc.reason
+    except symbolic.SymbolicTimeout:
+        return None, shown, skipped
 
 
 def _symbolic_row(expr, name: str, share: float, left) -> DerivativeRow:

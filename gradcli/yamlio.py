@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 from yaml.events import AliasEvent, StreamEndEvent
-from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+from yaml.nodes import ScalarNode, SequenceNode
 
 from gradcli.errors import GradcliError, LimitError
 
