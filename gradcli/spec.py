@@ -303,6 +303,8 @@ def _read_expect(spec: Spec, loaded: Loaded) -> None:
                 _add_grad_expect(spec, loaded, str(pname), praw, ("expect", "grad", pname))
             continue
         key = str(key)
+        if key == spec.loss_name and key not in spec.named:
+            key = "loss"  # the tables call the loss L: accept that name too
         if key.startswith("grad."):
             _add_grad_expect(spec, loaded, key[5:], raw, ("expect", key))
             continue
