@@ -50,16 +50,16 @@ def _fail(exc: BaseException) -> int:
             print(exc.detail, file=sys.stderr)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        print("error: interrupted", file=sys.stderr)
+        print("error: gradcli: interrupted", file=sys.stderr)
         code = 130
     elif isinstance(exc, RecursionError):
-        print("error: input nested too deeply for this machine", file=sys.stderr)
+        print("error: input: nested too deeply for this machine", file=sys.stderr)
         code = 2
     elif isinstance(exc, MemoryError):
-        print("error: out of memory: the input is too large", file=sys.stderr)
+        print("error: input: too large (out of memory)", file=sys.stderr)
         code = 2
     else:
-        print(f"error: internal error: {type(exc).__name__}: {exc} "
+        print(f"error: internal: {type(exc).__name__}: {exc} "
               f"(rerun with --debug for a traceback)", file=sys.stderr)
         code = 2
     if _debug:

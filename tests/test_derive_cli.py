@@ -76,7 +76,7 @@ def assert_one_error_line(run: Run, json_mode: bool = True) -> str:
         assert len(lines) == 3 and lines[2].strip() == "^", run.err[:500]
     if json_mode:
         assert run.out == ""
-    assert "internal error" not in lines[0], lines[0]
+    assert "error: internal:" not in lines[0], lines[0]
     return lines[0]
 
 
