@@ -42,6 +42,8 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import clean_env, run_report
+
 REPO = Path(__file__).resolve().parent.parent
 SYMPY_BASELINE = "import sympy as s; x=s.Symbol('x'); print(s.diff((x**2+1)**3, x))"
 TARGET_121 = 1.5
@@ -60,15 +62,6 @@ SEED = 0
 # the threshold (there is no CLI flag for fast mode).
 FAST_WRAPPER = ("import sys, gradcli.layers as L; L.FULL_MODE_MAX_PARAMS = 0; "
                 "from gradcli.cli import main; main(sys.argv[1:])")
-
-
-def clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("PYTHONPROFILEIMPORTTIME", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
-                "PYTHONWARNINGS", "PYTHONBREAKPOINT"):
-        env.pop(var, None)
-    env["COLUMNS"] = "100"
-    return env
 
 
 ENV = clean_env()
@@ -601,8 +594,4 @@ if __name__ == "__main__":
 
         print(json.dumps(globals()[sys.argv[2]](*json.loads(sys.argv[3]))))
         sys.exit(0)
-    try:
-        main()
-    except Exception as exc:  # a report: never fail the caller
-        print(f"benchmark error: {type(exc).__name__}: {exc}", file=sys.stderr)
-    sys.exit(0)
+    run_report(main)

@@ -43,6 +43,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from benchlib import run_report
+
 np = None  # numpy, imported in main() after --blas-threads is applied
 
 TARGET_NUMPY = 1.3
@@ -416,8 +418,4 @@ def print_table(rows: list, notes: list) -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as exc:  # a report: never fail the caller
-        print(f"benchmark error: {type(exc).__name__}: {exc}", file=sys.stderr)
-    sys.exit(0)
+    run_report(main)

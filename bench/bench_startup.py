@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchlib import clean_env, run_report
+
 EXPR = "(x**2+1)**3"
 DERIVE_ARGS = ["derive", EXPR, "--at", "x=2", "--json"]
 TYPER_BASELINE = "import typer"
@@ -54,15 +56,6 @@ class Cmd:
     @property
     def best(self) -> float:
         return min(self.times)
-
-
-def clean_env() -> dict[str, str]:
-    env = dict(os.environ)
-    for var in ("PYTHONPROFILEIMPORTTIME", "PYTHONDEVMODE", "PYTHONTRACEMALLOC",
-                "PYTHONWARNINGS", "PYTHONBREAKPOINT"):
-        env.pop(var, None)
-    env["COLUMNS"] = "100"
-    return env
 
 
 ENV = clean_env()
@@ -266,8 +259,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as exc:  # a report: never fail the caller
-        print(f"benchmark error: {type(exc).__name__}: {exc}", file=sys.stderr)
-    sys.exit(0)
+    run_report(main)

@@ -194,7 +194,7 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
     if spec.form == "graph":
         from gradcli import ledger
 
-        ledger.attach(spec, values, report, paths_cap)
+        ledger.attach(spec, values, back, report, paths_cap)
     else:
         from gradcli import layers
 

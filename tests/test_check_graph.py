@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
+from checkcli import check_json, cli, json_lines, write
 from gradcli import check, spec
-from gradcli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -53,28 +52,6 @@ YHAT = sig(0.8 * A_H1 + 0.9 * A_H2 + 0.3)
 DL_DYHAT = YHAT - 1.0
 DYHAT_DZ = YHAT * (1 - YHAT)
 DL_DW3 = DL_DYHAT * DYHAT_DZ * A_H1
-
-
-def cli(*args):
-    return CliRunner().invoke(app, ["check", *map(str, args)])
-
-
-def json_lines(result) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-
-
-def check_json(*args) -> tuple[int, dict]:
-    result = cli(*args, "--json")
-    assert "Traceback" not in result.stderr
-    lines = json_lines(result)
-    assert len(lines) == 1, result.stdout + result.stderr
-    return result.exit_code, lines[0]
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def param(report: dict, name: str) -> dict:

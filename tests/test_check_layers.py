@@ -11,32 +11,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
+from checkcli import check_json, cli, write
 from gradcli import check, layers, spec
-from gradcli.cli import app
 from gradcli.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
-
-
-def cli(*args):
-    return CliRunner().invoke(app, ["check", *map(str, args)])
-
-
-def check_json(*args) -> tuple[int, dict]:
-    result = cli(*args, "--json")
-    assert "Traceback" not in result.stderr
-    lines = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stdout + result.stderr
-    return result.exit_code, lines[0]
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text)
-    return path
 
 
 def run(path: Path, **kwargs):
