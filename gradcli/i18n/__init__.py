@@ -1,0 +1,137 @@
+"""Every human-readable string goes through here (gettext-style, class-based).
+
+Two ways to write a message, both with an English template and named
+placeholders (`str.format` syntax):
+
+- `_("Gradients of {loss}", loss=name)` translates now, into the current
+  language: for printers, help texts and anything shown once.
+- `M("sign flipped")` / `M("off by a factor of {factor}", factor="2")` is a
+  lazy `Msg`: results keep it, `--json` writes its English `str()`, and the
+  printers show `text(msg)` in the current language.  JSON is therefore the
+  same in every language.
+
+`N_("...")` only marks a template for extraction (a table of words
+translated later with `_(word)`).
+
+English loads no catalog.  Korean reads the compiled catalog shipped in
+`gradcli/i18n/locale/ko/LC_MESSAGES/gradcli.mo` through `gettext.translation`
+(no global `textdomain`).  The template itself is the message id.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+LANGUAGES = ("en", "ko")
+DOMAIN = "gradcli"
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
+
+_language = "en"
+_catalog: Any = None  # gettext.NullTranslations / GNUTranslations for the language
+
+
+def set_language(lang: str) -> None:
+    """Switch every later message to `lang` ("en" or "ko")."""
+    global _language, _catalog
+    if lang not in LANGUAGES:
+        raise ValueError(f"unknown language {lang!r}")
+    _language = lang
+    if lang == "en":
+        _catalog = None
+        return
+    import gettext
+
+    _catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+
+
+def language() -> str:
+    return _language
+
+
+def language_from_environment(environ: dict[str, str] | None = None) -> str:
+    """GRADCLI_LANG, then LC_ALL, LC_MESSAGES, LANG: a value starting with `ko` is Korean."""
+    env = os.environ if environ is None else environ
+    for var in ("GRADCLI_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(var, "")
+        if value:
+            return "ko" if value.lower().startswith("ko") else "en"
+    return "en"
+
+
+def translate(template: str) -> str:
+    """The template in the current language (the template itself in English)."""
+    if _catalog is None or not template:
+        return template
+    return _catalog.gettext(template)
+
+
+def _fill(template: str, args: dict[str, Any], english: bool) -> str:
+    if not args:
+        return template
+    shown = {k: (v.english() if english else v.tr()) if isinstance(v, Msg) else v
+             for k, v in args.items()}
+    return template.format(**shown)
+
+
+def _(template: str, /, **args: Any) -> str:
+    """Translate now and fill the placeholders."""
+    return _fill(translate(template), args, english=False)
+
+
+def N_(template: str) -> str:
+    """Mark a template for extraction; translate it later with `_()`."""
+    return template
+
+
+class Msg:
+    """A message kept for later: English `str()`, translated `tr()`."""
+
+    __slots__ = ("template", "args")
+
+    def __init__(self, template: str, /, **args: Any):
+        self.template = template
+        self.args = args
+
+    def english(self) -> str:
+        return _fill(self.template, self.args, english=True)
+
+    def tr(self) -> str:
+        return _fill(translate(self.template), self.args, english=False)
+
+    __str__ = english
+
+    def __repr__(self) -> str:
+        return f"Msg({self.english()!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Msg):
+            return self.english() == other.english()
+        if isinstance(other, str):
+            return self.english() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.english())
+
+    def __contains__(self, part: str) -> bool:  # `"sign" in diagnosis`
+        return part in self.english()
+
+    def startswith(self, prefix: str) -> bool:
+        return self.english().startswith(prefix)
+
+
+def M(template: str, /, **args: Any) -> Msg:
+    """A lazy message (see the module docstring)."""
+    return Msg(template, **args)
+
+
+def text(value: Any) -> str:
+    """What to show a person: a Msg translated, anything else as `str()`."""
+    if isinstance(value, Msg):
+        return value.tr()
+    return "" if value is None else str(value)
+
+
+def english(value: Any) -> Any:
+    """What JSON gets: a Msg as its English text; other values unchanged."""
+    return value.english() if isinstance(value, Msg) else value
