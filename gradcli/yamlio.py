@@ -17,7 +17,22 @@ Resolution is YAML 1.1 as in SafeLoader, with these changes:
   `-1.5e+2`), which PyYAML leaves as strings, resolve as floats;
 * plain timestamps (`2020-01-01`), `=` and `<<` stay strings (no dates, no
   merge keys);
-* `.nan` and `.inf` are floats; callers refuse non-finite values.
+* numbers must be finite float64 values: `.nan`, `.inf`, `1e999` and
+  integers beyond 1e300 in magnitude are refused, saying what was written;
+  base-60 numbers (`1:30`, which YAML 1.1 reads as 90) are refused; a key
+  spelled `on`/`off`/`yes`/`no`/`y`/`n` (YAML 1.1 booleans) is refused with
+  the advice to quote it.
+
+Speed (a file may hold millions of numbers): before any YAML parsing, a scan
+of the text finds large flow lists made only of plain decimal numbers
+(`[0.1, -2e-3, [4, 5]]`, MIN_BLOB_CHARS characters or more), counts their
+values (refusing past MAX_NODES at once) and reads them directly; the rest
+of the document goes through libyaml's composer when PyYAML has it (and the
+text has no aliases and no deep nesting, which the pure-Python composer
+refuses with exact positions), else through PyYAML's pure-Python composer.
+Numbers read directly are floats.  The scan also counts the lines under each
+top-level key (`Prescan`), so a caller can refuse an oversized section
+before the document is composed.
 """
 from __future__ import annotations
 
@@ -25,17 +40,23 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml.events import AliasEvent, StreamEndEvent
 from yaml.nodes import ScalarNode, SequenceNode
 
-from gradcli.errors import GradcliError, LimitError
+from gradcli import yamlscan
+from gradcli.errors import GradcliError, LimitError, NonFiniteError
+from gradcli.i18n import M
 
 MAX_BYTES = 5_000_000
 MAX_NODES = 2_000_000
 MAX_DEPTH = 100
+#: Flow lists of plain numbers at least this long are read without YAML.
+MIN_BLOB_CHARS = 2_000
+#: Largest magnitude of a number in a file (numbers are finite float64 values).
+MAX_MAGNITUDE = 1e300
 KEY = "<key>"  # path suffix under which a mapping key's position is kept
 
 _STD = "tag:yaml.org,2002:"
@@ -54,16 +75,17 @@ class _Refused(Exception):
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses aliases and caps node count and depth while composing."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, budget: int | None = None):
         super().__init__(text)
         self._depth = 0
         self._nodes = 0
+        self._budget = MAX_NODES if budget is None else budget
 
     def compose_node(self, parent, index):
         if self.check_event(AliasEvent):
             raise _Refused("YAML aliases are not supported (*name)", self.peek_event().start_mark)
         self._nodes += 1
-        if self._nodes > MAX_NODES:
+        if self._nodes > self._budget:
             raise _Refused(f"too many YAML values (the limit is {MAX_NODES:,})",
                            self.peek_event().start_mark, LimitError)
         self._depth += 1
@@ -85,6 +107,17 @@ _Loader.add_implicit_resolver(
     re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
     list("-+0123456789."))
 
+if getattr(yaml, "__with_libyaml__", False):
+    class _CLoader(yaml.CSafeLoader):
+        """libyaml's parser and composer with the same resolution as _Loader."""
+
+    _CLoader.yaml_implicit_resolvers = _Loader.yaml_implicit_resolvers
+else:  # pragma: no cover - PyYAML built without libyaml
+    _CLoader = None
+
+#: YAML 1.1 spellings of booleans other than true/false: refused as keys.
+_YAML11_BOOLS = {"on", "off", "yes", "no", "y", "n"}
+
 
 def _show_tag(tag: str) -> str:
     return "!!" + tag[len(_STD):] if tag.startswith(_STD) else tag
@@ -97,6 +130,14 @@ class Loaded:
     path: str = "<string>"
     #: path -> offset from a scalar's start to its text (1 if quoted), single-line scalars only
     text_offsets: dict[tuple, int] = field(default_factory=dict)
+    #: path -> the text as written, for scalars that are not strings (`on`, `1e999`, `0x1F`)
+    sources: dict[tuple, str] = field(default_factory=dict)
+    #: the fast scan of the text made before parsing
+    prescan: yamlscan.Prescan | None = None
+
+    def source(self, *path) -> str | None:
+        """How a non-string scalar was written in the file (None if unknown)."""
+        return self.sources.get(tuple(path))
 
     def text_where(self, path: tuple, col: int) -> str:
         """`file:line:col` of column `col` (1-based) inside the text of the scalar at
@@ -120,10 +161,23 @@ class Loaded:
 
 
 class _Builder:
-    def __init__(self, loader: _Loader):
+    """Plain values from composed nodes, with positions.
+
+    After libyaml's composer (`count=True`) it also enforces what `_Loader`
+    enforces while composing: the value budget, the depth, and no aliases (a
+    node met twice is an alias).  Placeholders of blobs become their lists.
+    """
+
+    def __init__(self, loader, blobs: dict[str, tuple[list, int]], budget: int,
+                 count: bool):
         self.loader = loader
         self.positions: dict[tuple, tuple[int, int]] = {}
         self.text_offsets: dict[tuple, int] = {}
+        self.sources: dict[tuple, str] = {}
+        self.blobs = blobs
+        self.budget, self.count = budget, count
+        self.nodes = 0
+        self.seen: set[int] = set()
 
     @staticmethod
     def _pos(node) -> tuple[int, int]:
@@ -138,40 +192,90 @@ class _Builder:
     def scalar(self, node):
         self.check_tag(node, _SCALAR_TAGS)
         name = node.tag[len(_STD):]
+        if name in ("int", "float"):
+            _check_number_text(node)
         try:
             if name == "str":
                 return self.loader.construct_scalar(node)
-            return getattr(self.loader, "construct_yaml_" + name)(node)
+            value = getattr(self.loader, "construct_yaml_" + name)(node)
         except (ValueError, KeyError, TypeError, OverflowError):
             raise _Refused(f"invalid !!{name} value {node.value[:40]!r}", node.start_mark) from None
+        if name == "float" and not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
+            raise _Refused(f"'{node.value[:40]}' is not a finite number within ±1e300 "
+                           f"(NaN and infinity cannot be used)", node.start_mark,
+                           NonFiniteError)
+        return value
 
-    def build(self, node, path: tuple):
+    def _visit(self, node, depth: int) -> None:
+        if not self.count:
+            return
+        if id(node) in self.seen:
+            raise _Refused("YAML aliases are not supported (*name)", node.start_mark)
+        self.seen.add(id(node))
+        self.nodes += 1
+        if self.nodes > self.budget:
+            raise _Refused(f"too many YAML values (the limit is {MAX_NODES:,})",
+                           node.start_mark, LimitError)
+        if depth > MAX_DEPTH:
+            raise _Refused(f"YAML nested too deeply (the limit is {MAX_DEPTH} levels)",
+                           node.start_mark, LimitError)
+
+    def build(self, node, path: tuple, depth: int = 1):
+        self._visit(node, depth)
         self.positions[path] = self._pos(node)
         if isinstance(node, ScalarNode):
-            if node.start_mark.line == node.end_mark.line and node.style in (None, "'", '"'):
-                self.text_offsets[path] = 0 if node.style is None else 1
-            return self.scalar(node)
+            plain = not node.style  # None from PyYAML, '' from libyaml
+            blob = self.blobs.get(node.value) if plain else None
+            if blob is not None:
+                return blob[0]
+            if node.start_mark.line == node.end_mark.line and (plain or node.style in "'\""):
+                self.text_offsets[path] = 0 if plain else 1
+            value = self.scalar(node)
+            if not isinstance(value, str):
+                self.sources[path] = node.value
+            return value
         kind = "seq" if isinstance(node, SequenceNode) else "map"
         self.check_tag(node, {_STD + kind})
         if kind == "seq":
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
         result: dict = {}
         lines: dict = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
+                self._visit(key_node, depth + 1)
                 self.check_tag(key_node, {_STD + "seq", _STD + "map"})
                 what = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
                 raise _Refused(f"a mapping key must be a plain value, not {what}",
                                key_node.start_mark)
+            self._visit(key_node, depth + 1)
             key = self.scalar(key_node)
+            if isinstance(key, bool) and not key_node.style \
+                    and key_node.value.lower() in _YAML11_BOOLS:
+                raise _Refused(f"YAML 1.1 reads the key '{key_node.value}' as {str(key).lower()}; "
+                               f"quote it (\"{key_node.value}\") to use it as a name",
+                               key_node.start_mark)
             line = key_node.start_mark.line + 1
             if key in lines:
                 raise _Refused(f"duplicate key {key!r} (lines {lines[key]} and {line})",
                                key_node.start_mark)
             lines[key] = line
-            result[key] = self.build(value_node, path + (key,))
+            result[key] = self.build(value_node, path + (key,), depth + 1)
             self.positions[path + (key, KEY)] = self._pos(key_node)
         return result
+
+
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+
+
+def _check_number_text(node) -> None:
+    """Refuse what YAML 1.1 would silently turn into a surprising number."""
+    written = node.value
+    if _SEXAGESIMAL.match(written):
+        raise _Refused(f"'{written}' is read by YAML 1.1 as a base-60 number; quote it if "
+                       f"it is text, or write the number itself", node.start_mark)
+    digits = sum(ch.isdigit() for ch in written)
+    if node.tag == _STD + "int" and digits > 300:
+        raise _Refused(yamlscan.integer_too_large(written), node.start_mark)
 
 
 def _at(name: str, mark) -> str:
@@ -196,40 +300,103 @@ def _yaml_error(exc: yaml.YAMLError, name: str, text: str) -> GradcliError:
     return GradcliError(f"YAML error: {exc}", name)
 
 
-def load_text(text: str, name: str = "<string>") -> Loaded:
-    """Parse one YAML document whose top level is a mapping; see the module doc."""
+def load_text(text: str, name: str = "<string>",
+              check_prescan: Callable[[yamlscan.Prescan], None] | None = None) -> Loaded:
+    """Parse one YAML document whose top level is a mapping; see the module doc.
+
+    `check_prescan`, if given, sees the fast scan of the text before anything
+    is parsed and may refuse the file (e.g. a section with too many entries).
+    """
     if "\0" in text:
         raise GradcliError("not a text file (contains NUL bytes)", name)
     if not text.strip():
         raise GradcliError("empty file (no YAML content)", name)
+    bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
+    if bad:
+        before = text[:bad.start()]
+        line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
+        raise GradcliError(f"not a text file (control character #x{ord(bad.group()):04x})",
+                           f"{name}:{line}:{col}")
     try:
-        loader = _Loader(text)
-    except yaml.YAMLError as exc:  # the reader refuses control characters
-        raise _yaml_error(exc, name, text) from None
+        scan = yamlscan.prescan(text, MIN_BLOB_CHARS, MAX_NODES, check_prescan)
+    except yamlscan.TooManyValues as exc:
+        raise LimitError(f"too many YAML values: more than {MAX_NODES:,} (the limit)",
+                         _offset_where(name, text, exc.offset)) from None
+    blobs = _read_blobs(text, scan, name)
+    if scan.blobs:
+        text = yamlscan.replace_blobs(text, scan.blobs)
+    budget = MAX_NODES - sum(b.count for b in scan.blobs)
+    fast = _CLoader is not None and not scan.may_alias and scan.depth_estimate < MAX_DEPTH // 2
+    root, builder = _compose(text, name, blobs, budget, fast)
+    data = builder.data
+    if not isinstance(data, dict):
+        raise GradcliError(_TOP_LEVEL, _at(name, root.start_mark))
+    return Loaded(data, builder.positions, name, builder.text_offsets, builder.sources,
+                  scan)
+
+
+def _read_blobs(text: str, scan: yamlscan.Prescan, name: str) -> dict[str, tuple[list, int]]:
+    """The lists read by the scan, by placeholder, after the count and finiteness checks."""
+    total = 0
+    for blob in scan.blobs:
+        total += blob.count
+        if total > MAX_NODES:
+            raise LimitError(f"too many YAML values: more than {MAX_NODES:,} (the limit)",
+                             _offset_where(name, text, blob.start))
+    out = {}
+    for i, blob in enumerate(scan.blobs):
+        try:
+            yamlscan.check_blob(text, blob, MAX_MAGNITUDE)
+        except yamlscan.BlobError as exc:
+            raise NonFiniteError(exc.what, _offset_where(name, text, exc.offset)) from None
+        out[yamlscan.placeholder(i)] = (blob.value, blob.count)
+    return out
+
+
+def _offset_where(name: str, text: str, offset: int) -> str:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - text.rfind("\n", 0, offset)
+    return f"{name}:{line}:{col}"
+
+
+def _compose(text: str, name: str, blobs: dict, budget: int, fast: bool):
+    """The root node, and the builder holding the plain values built from it."""
+    loader = _CLoader(text) if fast else _Loader(text, budget)
     try:
-        loader.get_event()  # stream start
-        if loader.check_event(StreamEndEvent):
-            raise GradcliError("empty file (no YAML content)", name)
-        root = loader.compose_document()
-        if not loader.check_event(StreamEndEvent):
-            raise _Refused("more than one YAML document (---) in the file; give one",
-                           loader.peek_event().start_mark)
-        builder = _Builder(loader)
-        data = builder.build(root, ())
+        if fast:
+            root = loader.get_single_node()
+            if root is None:
+                raise GradcliError("empty file (no YAML content)", name)
+        else:
+            loader.get_event()  # stream start
+            if loader.check_event(StreamEndEvent):
+                raise GradcliError("empty file (no YAML content)", name)
+            root = loader.compose_document()
+            if not loader.check_event(StreamEndEvent):
+                raise _Refused("more than one YAML document (---) in the file; give one",
+                               loader.peek_event().start_mark)
+        builder = _Builder(loader, blobs, budget, count=fast)
+        builder.data = builder.build(root, ())
     except _Refused as exc:
         raise exc.cls(exc.what, _at(name, exc.mark)) from None
+    except yaml.composer.ComposerError as exc:
+        if fast and "single document" in f"{exc.problem} {exc.context}":
+            raise GradcliError("more than one YAML document (---) in the file; give one",
+                               _at(name, exc.problem_mark)) from None
+        raise _yaml_error(exc, name, text) from None
     except yaml.YAMLError as exc:
+        if fast and len(text) < 200_000:  # the pure-Python parser's messages are clearer
+            return _compose(text, name, blobs, budget, fast=False)
         raise _yaml_error(exc, name, text) from None
     except RecursionError:
         raise LimitError("YAML nested too deeply", name) from None
     finally:
         loader.dispose()
-    if not isinstance(data, dict):
-        raise GradcliError(_TOP_LEVEL, _at(name, root.start_mark))
-    return Loaded(data, builder.positions, name, builder.text_offsets)
+    return root, builder
 
 
-def load_file(path: str, max_bytes: int = MAX_BYTES) -> Loaded:
+def load_file(path: str, max_bytes: int = MAX_BYTES,
+              check_prescan: Callable[[yamlscan.Prescan], None] | None = None) -> Loaded:
     """Read `path` (size checked before reading, UTF-8 only) and `load_text` it."""
     try:
         st = os.stat(path)
@@ -262,4 +429,4 @@ def load_file(path: str, max_bytes: int = MAX_BYTES) -> Loaded:
         col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
         line = data.count(b"\n", 0, exc.start) + 1
         raise GradcliError("not a text file (not UTF-8)", f"{path}:{line}:{col}") from None
-    return load_text(text, path)
+    return load_text(text, path, check_prescan)

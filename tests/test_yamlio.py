@@ -6,6 +6,7 @@ import os
 import time
 
 import pytest
+import yaml
 
 from gradcli import yamlio
 from gradcli.errors import GradcliError, LimitError
@@ -21,6 +22,16 @@ params:
 nodes:
   a_h1: "W1 @ x"
 """
+
+
+@pytest.fixture(params=["libyaml", "pure-python"], autouse=True)
+def composer(request, monkeypatch):
+    """Every test runs with libyaml's composer (when PyYAML has it) and without."""
+    if request.param == "pure-python":
+        monkeypatch.setattr(yamlio, "_CLoader", None)
+    elif yamlio._CLoader is None:
+        pytest.skip("PyYAML without libyaml")
+    return request.param
 
 
 def write(tmp_path, text, name="net.yaml"):
@@ -159,8 +170,7 @@ def test_standard_tags_allowed():
     assert isinstance(data["c"], float)
 
 
-@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float x\n", "a: !!bool maybe\n",
-                                  "a: !!int " + "9" * 5000 + "\n"])
+@pytest.mark.parametrize("text", ["a: !!int abc\n", "a: !!float x\n", "a: !!bool maybe\n"])
 def test_bad_explicit_scalar_refused(text):
     with pytest.raises(GradcliError) as info:
         load_text(text, "n.yaml")
@@ -409,11 +419,56 @@ def test_global_safe_loader_untouched():
     assert yaml.safe_load("v: 1e-3\nd: 2020-01-01\n") == {"v": "1e-3", "d": datetime.date(2020, 1, 1)}
 
 
-def test_nan_and_inf_kept_as_floats():
-    loaded = load_text("a: .nan\nb: -.inf\nc: .Inf\n")
-    assert isinstance(loaded.data["a"], float) and math.isnan(loaded.data["a"])
-    assert loaded.data["b"] == -math.inf and loaded.data["c"] == math.inf
-    assert loaded.where("a") == "<string>:1:4"
+@pytest.mark.parametrize("text, written", [("a: .nan\n", ".nan"), ("a: -.inf\n", "-.inf"),
+                                           ("a: .Inf\n", ".Inf"), ("a: 1e999\n", "1e999"),
+                                           ("a: -2e400\n", "-2e400"), ("a: 1.5e301\n", "1.5e301")])
+def test_non_finite_numbers_refused_saying_what_was_written(text, written):
+    with pytest.raises(GradcliError) as info:
+        load_text(text, "n.yaml")
+    assert info.value.what == (f"'{written}' is not a finite number within ±1e300 "
+                               f"(NaN and infinity cannot be used)")
+    assert info.value.where == "n.yaml:1:4"
+
+
+@pytest.mark.parametrize("text", ["a: " + "9" * 5000 + "\n", "a: !!int " + "9" * 5000 + "\n",
+                                  "a: -" + "1" * 301 + "\n"])
+def test_huge_integers_refused_with_their_size(text):
+    with pytest.raises(GradcliError) as info:
+        load_text(text, "n.yaml")
+    digits = text.count("9") or text.count("1")
+    assert info.value.what == (f"integer too large: {digits:,} digits (numbers must be "
+                               f"finite float64 values, at most 1e300 in magnitude)")
+    assert info.value.where == "n.yaml:1:4"
+
+
+def test_largest_integer_allowed():
+    assert load_text("a: " + "9" * 300 + "\n").data["a"] == int("9" * 300)
+
+
+@pytest.mark.parametrize("text, written", [("a: 1:30\n", "1:30"), ("a: -1:30:00\n", "-1:30:00"),
+                                           ("a: 190:20:30.15\n", "190:20:30.15")])
+def test_sexagesimal_numbers_refused(text, written):
+    with pytest.raises(GradcliError) as info:
+        load_text(text, "n.yaml")
+    assert info.value.what == (f"'{written}' is read by YAML 1.1 as a base-60 number; quote "
+                               f"it if it is text, or write the number itself")
+
+
+@pytest.mark.parametrize("key, meaning", [("on", "true"), ("Off", "false"), ("yes", "true"),
+                                          ("NO", "false")])
+def test_yaml11_boolean_keys_refused_with_advice(key, meaning):
+    with pytest.raises(GradcliError) as info:
+        load_text(f"params:\n  {key}: 1\n", "n.yaml")
+    assert info.value.what == (f"YAML 1.1 reads the key '{key}' as {meaning}; quote it "
+                               f"(\"{key}\") to use it as a name")
+    assert info.value.where == "n.yaml:2:3"
+    assert load_text(f"params:\n  '{key}': 1\n").data == {"params": {key: 1}}
+
+
+def test_sources_keep_how_scalars_were_written():
+    loaded = load_text("a: yes\nb: 0x1F\nc: ~\nd: text\n")
+    assert loaded.source("a") == "yes" and loaded.source("b") == "0x1F"
+    assert loaded.source("c") == "~" and loaded.source("d") is None
 
 
 # ---------------------------------------------------------------- syntax errors
@@ -431,3 +486,107 @@ def test_syntax_error_position(tmp_path, text, where, words):
     assert type(err) is GradcliError
     assert err.what.startswith("YAML syntax error: ") and words in err.what
     assert err.where == f"{p}:{where}"
+
+
+# ---------------------------------------------------------------- big number lists
+
+
+def _numbers(n, seed=0):
+    import random
+    rng = random.Random(seed)
+    forms = ["{:.6g}", "{:.3e}", "{:d}", "{:+.2f}", ".{:d}"]
+    out = []
+    for i in range(n):
+        f = forms[i % len(forms)]
+        v = rng.uniform(-1000, 1000)
+        out.append(f.format(int(abs(v)) if "d" in f else v))
+    return out
+
+
+@pytest.mark.parametrize("shape", ["flat", "matrix", "ragged-commas", "multiline"])
+def test_blobs_read_like_yaml(shape, monkeypatch):
+    nums = _numbers(1200)
+    if shape == "flat":
+        body = "[" + ", ".join(nums) + "]"
+    elif shape == "matrix":
+        body = "[" + ", ".join("[" + ", ".join(nums[i:i + 40]) + "]"
+                               for i in range(0, 1200, 40)) + "]"
+    elif shape == "ragged-commas":
+        body = "[ " + " ,".join(nums) + " , ]"
+    else:
+        body = "[\n" + ",\n".join("    " + ", ".join(nums[i:i + 10])
+                                   for i in range(0, 1200, 10)) + "\n  ]"
+    text = f"params:\n  w: {body}\n  b: 2\nnodes:\n  z: w\n"
+    loaded = load_text(text, "n.yaml")
+    assert loaded.prescan.blobs, "the list was not read directly"
+    assert len(loaded.data["params"]["w"]) in (1200, 30)
+    # the same values and positions as YAML itself gives
+    monkeypatch.setattr(yamlio, "MIN_BLOB_CHARS", 10**9)
+    slow = load_text(text, "n.yaml")
+    assert _as_floats(slow.data) == _as_floats(loaded.data)
+    for path in [("params", "b"), ("nodes", "z"), ("params", "w"), ("nodes", "z", "<key>")]:
+        assert loaded.positions[path] == slow.positions[path]
+
+
+def _as_floats(value):
+    if isinstance(value, dict):
+        return {k: _as_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_floats(v) for v in value]
+    return float(value) if isinstance(value, (int, float)) else value
+
+
+@pytest.mark.parametrize("body", [
+    "[" + ", ".join(["1"] * 700) + ", abc]",            # a string inside
+    "[" + ", ".join(["1"] * 700) + "]  # note",         # (a comment after is fine: still a blob)
+    "[" + ", ".join(["1_000"] * 700) + "]",             # YAML 1.1 underscores
+    "[" + " ".join(["1"] * 1000) + "]",                 # no commas: one string in YAML
+    "[" + ", ".join(["012"] * 700) + "]",               # leading zeros: octal in YAML 1.1
+    "[" + ", ".join(["[1, 2]"] * 300) + ", [3 4]]",      # nested, one item without a comma
+    "'[" + ", ".join(["1"] * 700) + "]'",               # quoted
+])
+def test_only_plain_number_lists_are_blobs(body):
+    text = f"a: {body}\n"
+    loaded = load_text(text)
+    assert loaded.data == yaml.safe_load(text)
+
+
+def test_blob_count_limit_refused_before_reading(monkeypatch):
+    monkeypatch.setattr(yamlio, "MAX_NODES", 1000)
+    calls = []
+    real = yamlio.yamlscan._read
+    monkeypatch.setattr(yamlio.yamlscan, "_read", lambda *a: calls.append(1) or real(*a))
+    with pytest.raises(LimitError) as info:
+        load_text("x: 1\nw: [" + ", ".join(["0.5"] * 1500) + "]\n", "n.yaml")
+    assert info.value.what == "too many YAML values: more than 1,000 (the limit)"
+    assert info.value.where == "n.yaml:2:4"
+    assert calls == []
+
+
+@pytest.mark.parametrize("bad, written", [("1e999", "1e999"), ("-1e400", "-1e400"),
+                                          ("1" * 400, "1" * 400)])
+def test_blob_numbers_must_be_finite(bad, written):
+    nums = ["0.25"] * 800
+    nums[500] = bad
+    text = "w: [" + ", ".join(nums) + "]\n"
+    with pytest.raises(GradcliError) as info:
+        load_text(text, "n.yaml")
+    col = len("w: [") + sum(len(n) + 2 for n in nums[:500]) + 1
+    assert info.value.where == f"n.yaml:1:{col}"
+    assert written[:40] in info.value.what or "400 digits" in info.value.what
+
+
+def test_prescan_sections_and_callback():
+    text = "inputs:\n  x: 1\n\nnodes:\n  # c\n  a: x\n  b: a\n  c: b\nloss: c\n"
+    seen = []
+    loaded = load_text(text, check_prescan=seen.append)
+    assert seen[0].sections == {"inputs": (1, 1), "nodes": (4, 3), "loss": (9, 0)}
+    assert loaded.prescan is seen[0]
+
+    def refuse_nodes(scan):
+        line, count = scan.sections["nodes"]
+        if count > 2:
+            raise LimitError(f"{count} nodes", f"n.yaml:{line}:1")
+
+    with pytest.raises(LimitError, match="3 nodes"):
+        load_text(text, "n.yaml", check_prescan=refuse_nodes)
