@@ -32,8 +32,9 @@ class NoValue(Exception):
 def fold(op: str, values: Sequence[float | None]) -> float | None:
     """The value of `op` applied to constant `values` (None when one is not
     constant, or for matmul, whose forward needs arrays)."""
-    if any(v is None for v in values):
-        return None
+    for v in values:
+        if v is None:
+            return None
     spec = OPS[op]
     if not (spec.elementwise or spec.arity == 1):
         return None

@@ -61,7 +61,7 @@ class Frame:
     op: str  # the graph op ("add", "neg", "sin", ...); "pos" adds no node
     prec: int
     start: int  # offset of the operator, '(' or function name
-    label: str  # as written: '^', '×', 'σ', '('
+    label: str  # CALL: the function as written ('σ', 'ln'); else '' or '('
     base: int = 0  # PAREN and CALL: the operand count when opened
     paren: int = 0  # CALL: offset of its '('
     nests: bool = False  # opens a nesting level (counted against MAX_DEPTH)
@@ -136,8 +136,8 @@ class Parser:
             self.open(tok)
             return True
         if (kind == OP and tok.text in "+-") or kind == SQRT:
-            self.push(Frame(UNARY, _PREFIX[tok.text], _PREFIX_PRECEDENCE, tok.start,
-                            self.written(tok) or "", nests=True))
+            self.push(Frame(UNARY, _PREFIX[tok.text], _PREFIX_PRECEDENCE, tok.start, "",
+                            nests=True))
             return True
         top = self.frames[-1] if self.frames else None
         if kind == RPAREN and top is not None and self.prev is not None and self.prev.kind == LPAREN:
@@ -154,8 +154,8 @@ class Parser:
             raise Refused(M("a superscript must follow a number, a name or ')'"), tok.start)
         if kind == END and self.prev is None:
             raise Refused(refusals.expected_operand(None, None), None)
-        raise Refused(refusals.expected_operand(self.written(self.prev), self.written(tok)),
-                      tok.start)
+        at = self.prev.end if kind == END else tok.start  # the end: right after the last token
+        raise Refused(refusals.expected_operand(self.written(self.prev), self.written(tok)), at)
 
     def number(self, tok: Token) -> None:
         value = tok.value
@@ -236,7 +236,7 @@ class Parser:
         if kind == OP:
             op, prec = _BINARY[tok.text]
             self.reduce(prec, right=(op == "pow"))
-            self.push(Frame(BIN, op, prec, tok.start, self.written(tok) or "", nests=(op == "pow")))
+            self.push(Frame(BIN, op, prec, tok.start, "", nests=(op == "pow")))
             return True, False
         if kind == SUP or kind == TRANSPOSE:
             self.postfix(tok)

@@ -64,6 +64,7 @@ _LINE_BREAKS = "\n\r\u2028\u2029"
 _STRING_PREFIXES = {"f", "b", "r", "u", "rb", "br", "fr", "rf"}
 _QUOTES = "'\""
 _NOT_NAME = set(_OPS) | set(_SUPERSCRIPT)
+_KEYWORDS = frozenset(keyword.kwlist)
 
 
 def is_name_char(ch: str) -> bool:
@@ -161,12 +162,16 @@ def _name(text: str, start: int, end: int) -> Token:
     raw = text[start:end]
     if end < n and text[end] in _QUOTES and raw.lower() in _STRING_PREFIXES:
         raise Refused(refusals.strings(raw), start)
+    if raw.isascii():  # the common case: only keywords and '_' to refuse
+        if raw in _KEYWORDS or raw[0] == "_":
+            raise Refused(name_problem(raw), start)
+        return Token(NAME, raw, start, end)
     for i in range(start, end):
         if unicodedata.decomposition(text[i]).startswith("<super>"):
             raise Refused(M("superscript letter '{ch}' is not read as a power: write "
                             "^{letter} (as in x^n)", ch=text[i],
                             letter=unicodedata.normalize("NFKC", text[i])), i)
-    name = raw if raw.isascii() else unicodedata.normalize("NFKC", raw)
+    name = unicodedata.normalize("NFKC", raw)
     problem = name_problem(name)
     if problem is not None:
         raise Refused(problem, start)
