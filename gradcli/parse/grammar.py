@@ -21,7 +21,6 @@ the order the user wrote them (arguments before their users, as
 """
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Collection
@@ -269,8 +268,8 @@ class Parser:
                 and self.prev is not None and self.prev.kind == RPAREN):
             call = self.operands[-1]
             raise Refused(M("calling the result of a function is not allowed; to multiply, "
-                            "write {call}*(...)", call=shown(self.text[call.start:call.end])),
-                          tok.start)
+                            "write {call}*(...) or put a space before '('",
+                            call=shown(self.text[call.start:call.end])), tok.start)
         self.reduce(_PRODUCT_PRECEDENCE, right=False)
         self.push(Frame(BIN, "mul", _PRODUCT_PRECEDENCE, tok.start, ""))
 
@@ -383,6 +382,8 @@ def exponent_message(value: float) -> Msg:
 
 
 def unknown_function(name: str) -> Msg:
+    import difflib  # only on this error path: keeps it off the start-up path
+
     known = function_names()
     close = difflib.get_close_matches(name, known, n=1)
     hint = M("did you mean {close}? ", close=close[0]) if close else ""
