@@ -60,7 +60,7 @@ def constant_value(text: str, where: str) -> float:
 def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None = None,
            steps: bool = True, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
            time_budget: float = 5.0) -> DeriveReport:
-    parsed = parse(text)
+    parsed = parse(text, bound=at or ())  # `--at` names: `NAME(` multiplies
     graph, root = parsed.graph, parsed.root
     variables = sorted(graph.variables, key=natural_key)
     at = dict(at or {})

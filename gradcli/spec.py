@@ -184,7 +184,8 @@ def _build_graph_form(spec: Spec, loaded: Loaded) -> None:
     uses = {name: _names_in(text) for name, text in texts.items()}
     for name, text in texts.items():
         resolve = _resolver(spec, name, texts, uses, loaded)
-        parsed = parse(text, g, resolve, where=_text_where(loaded, ("nodes", name)))
+        parsed = parse(text, g, resolve, where=_text_where(loaded, ("nodes", name)),
+                       bound=spec.named.keys() | texts.keys())
         spec.named[name] = parsed.root
         g.labels.setdefault(parsed.root, name)
         spec.node_names.append(name)
@@ -264,7 +265,8 @@ def _build_loss(spec: Spec, loaded: Loaded, texts: dict[str, str],
         raise GradcliError(f"loss names '{text}', which is not defined{hint}",
                            loaded.where("loss"))
     resolve = _resolver(spec, "loss", {}, uses, loaded)
-    parsed = parse(text, spec.graph, resolve, where=_text_where(loaded, ("loss",)))
+    parsed = parse(text, spec.graph, resolve, where=_text_where(loaded, ("loss",)),
+                   bound=spec.named.keys() | texts.keys())
     spec.loss = parsed.root
     # The ledger calls the loss L, unless the file already uses that name.
     spec.loss_name = next(n for n in ("L", "loss", "L_total", "L_loss") if n not in spec.named

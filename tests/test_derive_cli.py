@@ -344,7 +344,7 @@ def test_hostile_expressions_via_cli(hostile):
     (("x", "--at", "x=inf"), "finite"),
     (("x", "--at", "x=-inf"), "finite"),
     (("x", "--at", "x=1e999"), "not finite"),
-    (("x", "--at", "x=10**400"), "pow"),
+    (("x", "--at", "x=10**400"), "'10**400' is beyond ±1e300"),
     (("x", "--at", "y=1"), "'y' is not a variable"),
     (("x", "--at", "x"), "expected NAME=VALUE"),
     (("x", "--at", "=1"), "expected NAME=VALUE"),
@@ -385,10 +385,10 @@ def test_errors_without_json_also_print_nothing_on_stdout():
 
 
 def test_caret_line_points_at_the_column():
-    run = gradcli("derive", "x^2 + 2x", "--json")
+    run = gradcli("derive", "x^2 + 2x.real", "--json")
     line = assert_one_error_line(run)
-    assert line == "error: column 8: '2x' is not valid: did you mean 2*x?"
-    assert run.err.splitlines()[1:] == ["  x^2 + 2x", "         ^"]
+    assert line == "error: column 8: attribute access is not allowed"
+    assert run.err.splitlines()[1:] == ["  x^2 + 2x.real", "         ^"]
 
 
 def test_bare_gradcli_is_usage_error_and_version_works():

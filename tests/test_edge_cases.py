@@ -156,4 +156,6 @@ def test_evaluation_errors_point_at_the_operation():
 def test_an_at_value_that_cannot_be_evaluated_names_the_option():
     result = run("derive", "x", "--at", "x=log(-1)")
     assert result.returncode == 2
-    assert result.stderr.startswith("error: --at x: log(-1) is undefined")
+    # refused by the parser's constant folding, naming the option and the operation
+    assert result.stderr.startswith("error: --at x:1: 'log(-1)' is not a real number: "
+                                    "the log of a negative number")
