@@ -172,6 +172,8 @@ def test_public_names():
     ("√x", "sqrt(x)"),
     ("√(x+1)", "sqrt(x+1)"),
     ("σ(z)", "sigmoid(z)"),
+    ("σ(z)(1 - σ(z))", "sigmoid(z)*(1 - sigmoid(z))"),  # seed note 004's sigma'
+    ("sin(x)(y)", "sin(x)*y"),
     ("2e", "2*e"),
     ("2e5x", "2e5*x"),
     ("2.5e-3y", "2.5e-3*y"),
@@ -286,7 +288,6 @@ def test_function_powers_and_missing_parentheses_get_a_hint(text):
     ("exp(*x)", 5, "starred"),
     ("exp(**x)", 5, "starred"),
     ("exp + 1", 1, "'exp' is a function: call it as exp(...)"),
-    ("sin(x)(y)", 7, "calling the result of a function"),
     ("()", 1, "empty parentheses"),
     ("x\x00", 2, "control character U+0000"),
     ("x\u200b+y", 2, "invisible character U+200B"),

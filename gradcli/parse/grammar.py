@@ -264,12 +264,6 @@ class Parser:
             raise Refused(M("expected an operator before the number {number} (a number "
                             "multiplies without '*' only in front, as in 2x)",
                             number=self.written(tok)), tok.start)
-        if (tok.kind == LPAREN and self.closed_call and not tok.space
-                and self.prev is not None and self.prev.kind == RPAREN):
-            call = self.operands[-1]
-            raise Refused(M("calling the result of a function is not allowed; to multiply, "
-                            "write {call}*(...) or put a space before '('",
-                            call=shown(self.text[call.start:call.end])), tok.start)
         self.reduce(_PRODUCT_PRECEDENCE, right=False)
         self.push(Frame(BIN, "mul", _PRODUCT_PRECEDENCE, tok.start, ""))
 
