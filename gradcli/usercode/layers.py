@@ -331,6 +331,9 @@ def _check_loss(loss: Any, shape: tuple[int, ...], ctx: Context, comp: Component
         if as_logits.ok:
             as_logits.note = LOGITS_NOTE
             check = as_logits
+        elif check.diagnosis is None and as_logits.diagnosis is not None:
+            as_logits.note = LOGITS_WRONG_NOTE
+            check = as_logits
     comp.checks.append(check)
 
 
@@ -338,3 +341,6 @@ LOGITS_NOTE = M("backward() returns the gradient with respect to the logits z of
                 "before the loss (pred = softmax(z)), such as (pred - target)/B: right for "
                 "softmax and cross-entropy differentiated as one step (skip the softmax's "
                 "own backward); checked against central differences of L(softmax(z))")
+LOGITS_WRONG_NOTE = M("diagnosed as the gradient with respect to the logits z of a softmax "
+                      "before the loss (pred = softmax(z)), the form seed note 002's "
+                      "CrossEntropyLoss returns; as dL/dpred it is wrong too")
