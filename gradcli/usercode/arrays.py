@@ -5,13 +5,15 @@ parameter array in place and evaluate again.  The objective is given per
 batch row (`evaluate() -> array of shape (B,)`, or 0-d), e.g. for a layer
 `sum(forward(x) * dout)` summed over every axis but the first.
 
-Full mode (up to FULL_MAX entries per gradient): every entry, Richardson
-from steps h and h/2 (h = EPS**(1/3) * max(1, |x_i|)), 4 evaluations per
-entry, with an error estimate.  An input whose rows are independent (row b of
-the output depends on row b of x only; tested with one probe) is perturbed
-one entry per row at a time, so the cost is 4 evaluations per column, not
-per entry; each difference is read from its own row, which also keeps the
-other rows' rounding out of it.
+Full mode (up to FULL_MAX entries per gradient): every entry, a central
+difference with h = EPS**(1/3) * max(1, |x_i|) (2 evaluations; its truncation
+error, about h**2 times the third derivative, is far below any tolerance).
+Entries beyond tolerance (every entry when there are few) get a second step
+h/2: Richardson's value, an error estimate from the two, and the kink test.
+An input whose rows are independent (row b of the output depends on row b of
+x only; tested with one probe) is perturbed one entry per row at a time, so
+the cost is per column, not per entry; each difference is read from its own
+row, which also keeps the other rows' rounding out of it.
 
 Fast mode (above FULL_MAX): 3 random Gaussian directions over the whole
 array and 32 sampled entries; when one disagrees, the flat index range is
@@ -146,66 +148,82 @@ def _rows_independent(array: np.ndarray, evaluate: Evaluate, base_rows: np.ndarr
     return bool(np.array_equal(rows[1:], base_rows[1:]))
 
 
-def _differences(target: Target, evaluate: Evaluate, prec: Precision,
-                 base_rows: np.ndarray, rowwise: bool) -> dict[str, np.ndarray]:
-    """f(x ± h e_i), f(x ± h/2 e_i) - f(x) per entry (the part that changed), and steps."""
-    arr = target.array
-    flat = arr.reshape(-1)
-    n = flat.size
-    groups: list[np.ndarray]
+def _groups(arr: np.ndarray, rowwise: bool) -> list[np.ndarray]:
+    """Flat indices perturbed together: one entry per row (rowwise), else one entry."""
+    n = arr.size
     if rowwise:
         per_row = n // arr.shape[0]
-        groups = [np.arange(j, n, per_row) for j in range(per_row)]
-    else:
-        groups = [np.array([i]) for i in range(n)]
-    out = {k: np.empty(n) for k in ("p1", "m1", "p2", "m2", "h")}
+        return [np.arange(j, n, per_row) for j in range(per_row)]
+    return [np.array([i]) for i in range(n)]
+
+
+def _one_sided(target: Target, evaluate: Evaluate, base_rows: np.ndarray, rowwise: bool,
+               groups: list[np.ndarray], scale: float, h_all: np.ndarray,
+               out: dict[str, np.ndarray], suffix: str) -> None:
+    """f(x + s e_i) - f(x) and f(x - s e_i) - f(x) for s = scale * h_i, per entry of `groups`,
+    and the steps actually taken (the representable ones)."""
+    flat = target.array.reshape(-1)
     base = flat.copy()
-    h_all = _steps(base, prec)
+    for key in ("p", "m", "hp", "hm"):
+        out.setdefault(key + suffix, np.full(flat.size, np.nan))
     for idx in groups:
-        h = h_all[idx]
-        steps = {"p1": (base[idx] + h) - base[idx], "m1": base[idx] - (base[idx] - h),
-                 "p2": (base[idx] + h / 2) - base[idx], "m2": base[idx] - (base[idx] - h / 2)}
-        for key, sign in (("p1", 1), ("m1", -1), ("p2", 1), ("m2", -1)):
-            flat[idx] = base[idx] + sign * steps[key]
+        h = scale * h_all[idx]
+        for key, sign in (("p", 1.0), ("m", -1.0)):
+            moved = base[idx] + sign * h
+            flat[idx] = moved
             try:
                 rows = evaluate()
             finally:
                 flat[idx] = base[idx]
             delta = rows - base_rows
-            out[key][idx] = delta[np.arange(len(idx))] if rowwise else delta.sum()
-        out["h"][idx] = steps["p1"]
-        out.setdefault("hm1", np.empty(n))[idx] = steps["m1"]
-        out.setdefault("hp2", np.empty(n))[idx] = steps["p2"]
-        out.setdefault("hm2", np.empty(n))[idx] = steps["m2"]
-    return out
+            out[key + suffix][idx] = delta[np.arange(len(idx))] if rowwise else delta.sum()
+            out["h" + key + suffix][idx] = np.abs(moved - base[idx])
+
+
+#: Below this many groups, every entry gets the second step (h/2) at once.
+ALWAYS_RICHARDSON = 64
 
 
 def _full(target: Target, user: np.ndarray, evaluate: Evaluate, prec: Precision,
           batch: int | None) -> GradCheck:
+    """Every entry: a central difference with step h; entries beyond tolerance (or all,
+    when few) also with h/2, for Richardson's value, its error estimate and kinks."""
+    shape, n = target.array.shape, target.array.size
     base_rows = np.asarray(evaluate(), dtype=np.float64)
     rowwise = target.rowwise and _rows_independent(target.array, evaluate, base_rows)
-    d = _differences(target, evaluate, prec, base_rows, rowwise)
-    # the deltas are f(x ± h e_i) - f(x), so the central difference is (p - m) / (h+ + h-)
-    d1 = (d["p1"] - d["m1"]) / (d["h"] + d["hm1"])
-    d2 = (d["p2"] - d["m2"]) / (d["hp2"] + d["hm2"])
-    numeric = ((4.0 * d2 - d1) / 3.0).reshape(target.array.shape)
+    groups = _groups(target.array, rowwise)
+    h_all = _steps(target.array.reshape(-1).copy(), prec)
+    d: dict[str, np.ndarray] = {}
+    _one_sided(target, evaluate, base_rows, rowwise, groups, 1.0, h_all, d, "1")
     if rowwise:
-        mag = np.repeat(np.abs(base_rows), target.array.size // target.array.shape[0])
+        mag = np.repeat(np.abs(base_rows), n // target.array.shape[0])  # row-major entries
     else:
-        mag = np.full(target.array.size, float(np.abs(base_rows).sum()))
-    rounding = 8.0 * prec.eps * (mag + 1e-300) / d["h"]
-    error = (np.abs(d2 - d1) / 3.0 + rounding).reshape(target.array.shape)
+        mag = np.full(n, float(np.abs(base_rows).sum()))
+    rounding = 8.0 * prec.eps * (mag + 1e-300) / h_all
+    u = user.reshape(-1)
+    d1 = (d["p1"] - d["m1"]) / (d["hp1"] + d["hm1"])
+    first_bad = _bad_mask(u, d1, rounding, False, prec)
+    again = groups if len(groups) <= ALWAYS_RICHARDSON else \
+        [g for g in groups if first_bad[g].any()]
+    _one_sided(target, evaluate, base_rows, rowwise, again, 0.5, h_all, d, "2")
+    d2 = (d["p2"] - d["m2"]) / (d["hp2"] + d["hm2"])
+    second = ~np.isnan(d2)
+    numeric = np.where(second, (4.0 * d2 - d1) / 3.0, d1)
+    error = np.where(second, np.abs(d2 - d1) / 3.0, 0.0) + rounding
     # second differences: h**2 scaling when smooth, not when a kink is crossed
     s1, s2 = d["p1"] + d["m1"], d["p2"] + d["m2"]
-    nonsmooth = np.abs(s1 - 4.0 * s2) > np.maximum(0.1 * np.abs(s1), 50.0 * prec.eps * mag)
-    right, left = d["p2"] / d["hp2"], -d["m2"] / d["hm2"]
-    u = user.reshape(-1)
-    one_side = np.minimum(np.abs(u - right), np.abs(u - left)) <= np.maximum(
-        1e-3 * np.maximum(np.abs(u), np.maximum(np.abs(right), np.abs(left))), prec.atol)
-    kink = (nonsmooth & one_side).reshape(target.array.shape)
-    check = from_verdict(target.name, user, numeric, error, kink, prec, batch)
-    check.method = M("full: {count} of {count} entries, central differences (h, h/2)",
-                     count=target.array.size)
+    with np.errstate(invalid="ignore"):
+        nonsmooth = second & (np.abs(s1 - 4.0 * s2) > np.maximum(0.1 * np.abs(s1),
+                                                                  50.0 * prec.eps * mag))
+        right, left = d["p2"] / d["hp2"], -d["m2"] / d["hm2"]
+        one_side = np.minimum(np.abs(u - right), np.abs(u - left)) <= np.maximum(
+            1e-3 * np.maximum(np.abs(u), np.maximum(np.abs(right), np.abs(left))), prec.atol)
+    kink = (nonsmooth & one_side).reshape(shape)
+    check = from_verdict(target.name, user, numeric.reshape(shape), error.reshape(shape), kink,
+                         prec, batch)
+    check.method = M("full: {count} of {count} entries, central differences with step h "
+                     "({again} entries also with h/2: Richardson and an error estimate)",
+                     count=n, again=int(second.sum()))
     return check
 
 
@@ -433,3 +451,32 @@ def taylor_confirms(target: Target, user: np.ndarray, evaluate: Evaluate,
     h0 = 1e-1 * scale / math.sqrt(flat.size)
     return mistakes.taylor_order(f, f0, slope, [h0 / 2 ** k for k in range(5)],
                                  floor=1e3 * EPS32 * max(abs(f0), 1e-30))
+
+
+def rounds_to_float32(target: Target, evaluate: Evaluate, rng: np.random.Generator) -> bool:
+    """True when the code rounds this array to lower precision inside (x.astype(float32)).
+
+    Along a random direction v, the central difference over a relative step of 1e-9
+    must be 1e-6 times the one over 1e-3 (the function is smooth at that scale);
+    float64 arithmetic gives that to ~1e-6, rounding to float32 (resolution 6e-8)
+    gives 0 or a multiple of its resolution.  A function flat along v decides nothing.
+    """
+    flat = target.array.reshape(-1)
+    base = flat.copy()
+    v = rng.standard_normal(flat.size) * np.maximum(1.0, np.abs(base))
+
+    def diff(step: float) -> float:
+        values = []
+        for sign in (1.0, -1.0):
+            flat[:] = base + sign * step * v
+            try:
+                values.append(float(np.sum(evaluate())))
+            finally:
+                flat[:] = base
+        return values[0] - values[1]
+
+    coarse = diff(1e-3)
+    if coarse == 0.0 or not math.isfinite(coarse):
+        return False
+    fine = diff(1e-9)
+    return abs(fine / (coarse * 1e-6) - 1.0) > 0.1

@@ -77,7 +77,15 @@ def run_target(ctx: Context, target: Target, evaluate: Callable[[], np.ndarray],
                prec: Precision, batch: int | None, salt: str) -> GradCheck:
     """One gradient checked; an exception inside is that check's failure, located."""
     try:
+        warning = None
+        if prec.eps == arrays.EPS64 and arrays.as_gradient(target.user) is not None \
+                and arrays.rounds_to_float32(target, evaluate, ctx.rng(salt + "p")):
+            prec = arrays.float32_precision(ctx.rtol, ctx.atol)
+            shown = target.name[1:] if target.name[:1] == "d" else target.name
+            warning = M("the code rounds {name} to float32 inside: checked with float32-sized "
+                        "steps and tolerances (rtol 1e-2)", name=shown)
         check = arrays.check_target(target, evaluate, prec, ctx.rng(salt), batch)
+        check.warning = check.warning or warning
         if not check.ok and prec.eps > arrays.EPS64 and check.bad and check.diagnosis is None:
             user = arrays.as_gradient(target.user)
             if user is not None and user.shape == target.array.shape:
