@@ -57,7 +57,13 @@ def import_user(path: str) -> Any:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     sys.path.insert(0, os.path.dirname(path))
-    spec.loader.exec_module(module)
+    # no __pycache__ beside the user's files; gradcli's own modules, imported later,
+    # may still be cached
+    sys.dont_write_bytecode = True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = False
     return module
 
 
@@ -133,7 +139,6 @@ def main(argv: list[str]) -> None:
     _limit_memory(req["max_memory"])
     os.chdir(req["cwd"])
     _capture(req["output"])
-    sys.dont_write_bytecode = True
     sys.argv = [req["path"]]
     try:
         result = check_file(req)

@@ -14,7 +14,7 @@ from typing import Any
 from gradcli.errors import GradcliError, escape
 from gradcli.i18n import M, text
 from gradcli.usercode.results import FileResult
-from gradcli.usercode.runner import Options, run_file
+from gradcli.usercode.runner import Options, Pending
 
 
 def options(makes: list[str], inputs: list[str], only: list[str], rtol: float, atol: float,
@@ -80,13 +80,15 @@ def _emit(obj: dict) -> None:
 
 def run(files: list[str], opts: Options, as_json: bool) -> int:
     console = None
-    if not as_json:
-        from rich.console import Console
-
-        console = Console(highlight=False, soft_wrap=False, markup=False)
     worst = 0
     for path in files:
-        result = run_file(path, opts)
+        pending = Pending(path, opts)  # the child starts now ...
+        if console is None and not as_json:  # ... while Rich is imported here
+            from rich.console import Console
+
+            console = Console(highlight=False, soft_wrap=False, markup=False)
+            import gradcli.usercode.render  # noqa: F401
+        result = pending.finish()
         report(result, as_json, console)
         worst = max(worst, result.exit_code)
     return worst

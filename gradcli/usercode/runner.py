@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,43 +74,66 @@ def validate(path: str) -> str:
     return os.path.realpath(path)
 
 
+class Pending:
+    """A file being checked in its child process; `finish()` waits and collects."""
+
+    def __init__(self, path: str, options: Options):
+        self.path, self.options = path, options
+        self.result: FileResult | None = None
+        self.proc: subprocess.Popen | None = None
+        try:
+            real = validate(path)
+        except GradcliError as exc:
+            self.result = FileResult(path, where=exc.where, error=exc.what, seed=options.seed)
+            return
+        from gradcli.usercode.make import parse_size
+
+        self.tmp = tempfile.mkdtemp(prefix="gradcli-code-")
+        work = os.path.join(self.tmp, "work")
+        os.mkdir(work)
+        self.req = {"path": real, "shown": path, "cwd": work,
+                    "output": os.path.join(self.tmp, "output"),
+                    "result": os.path.join(self.tmp, "result.json"), "makes": options.makes,
+                    "inputs": {k: [list(s) for s in v] for k, v in options.inputs.items()},
+                    "only": options.only, "rtol": options.rtol, "atol": options.atol,
+                    "seed": options.seed, "max_memory": parse_size(options.max_memory),
+                    "max_memory_text": options.max_memory}
+        req_path = os.path.join(self.tmp, "request.json")
+        with open(req_path, "w", encoding="utf-8") as fh:
+            json.dump(self.req, fh)
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gradcli.usercode.child", req_path],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=_child_env(), start_new_session=True)
+
+    def finish(self) -> FileResult:
+        if self.result is not None:
+            return self.result
+        assert self.proc is not None
+        try:
+            status = _wait(self.proc, self.options.timeout - (time.monotonic() - self.started))
+            result = _collect(self.req, status, self.path, self.options)
+            try:
+                with open(self.req["output"], "rb") as fh:
+                    result.printed_lines = fh.read().count(b"\n")
+            except OSError:
+                pass
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        self.result = result
+        return result
+
+
 def run_file(path: str, options: Options) -> FileResult:
     """Check one file in a child process.  Bad input is a FileResult with `error` (exit 2)."""
-    from gradcli.usercode.make import parse_size
-
-    try:
-        real = validate(path)
-    except GradcliError as exc:
-        return FileResult(path, where=exc.where, error=exc.what, seed=options.seed)
-    budget = parse_size(options.max_memory)
-    with tempfile.TemporaryDirectory(prefix="gradcli-code-") as tmp:
-        work = os.path.join(tmp, "work")
-        os.mkdir(work)
-        req = {"path": real, "shown": path, "cwd": work, "output": os.path.join(tmp, "output"),
-               "result": os.path.join(tmp, "result.json"), "makes": options.makes,
-               "inputs": {k: [list(s) for s in v] for k, v in options.inputs.items()},
-               "only": options.only, "rtol": options.rtol, "atol": options.atol,
-               "seed": options.seed, "max_memory": budget,
-               "max_memory_text": options.max_memory}
-        req_path = os.path.join(tmp, "request.json")
-        with open(req_path, "w", encoding="utf-8") as fh:
-            json.dump(req, fh)
-        status = _run_child(req_path, options.timeout)
-        result = _collect(req, status, path, options)
-        try:
-            with open(req["output"], "rb") as fh:
-                result.printed_lines = fh.read().count(b"\n")
-        except OSError:
-            pass
-        shutil.rmtree(work, ignore_errors=True)
-    return result
+    return Pending(path, options).finish()
 
 
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(var, "1")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
     env.pop("PYTHONSTARTUP", None)
     # the child imports gradcli from where this process found it
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -117,14 +141,10 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_child(req_path: str, timeout: float) -> int | None:
+def _wait(proc: subprocess.Popen, timeout: float) -> int | None:
     """The child's exit status, or None when it ran past the timeout (then killed)."""
-    proc = subprocess.Popen([sys.executable, "-m", "gradcli.usercode.child", req_path],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=_child_env(),
-                            start_new_session=True)
     try:
-        return proc.wait(timeout=timeout)
+        return proc.wait(timeout=max(timeout, 0.0))
     except subprocess.TimeoutExpired:
         _kill(proc)
         return None
