@@ -15,9 +15,11 @@ import pytest
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("gradcli")
+    from gradcli.i18n import _
+
     group.addoption("--gradcli-specs", action="append", default=[], metavar="GLOB",
-                    help="Check YAML specs matching GLOB (relative to the rootdir, ** allowed) "
-                         "with gradcli, one test per file.")
+                    help=_("Check YAML specs matching GLOB (relative to the rootdir, ** "
+                           "allowed) with gradcli, one test per file."))
 
 
 class SpecFailed(Exception):
@@ -54,8 +56,10 @@ class NoMatch(pytest.Item):
         self.pattern = pattern
 
     def runtest(self) -> None:
-        raise SpecFailed("--gradcli-specs {!r} matches no file under {}".format(
-            self.pattern, self.config.rootpath))
+        from gradcli.i18n import _
+
+        raise SpecFailed(_("--gradcli-specs {pattern!r} matches no file under {root}",
+                           pattern=self.pattern, root=self.config.rootpath))
 
     def repr_failure(self, excinfo, style=None):
         return str(excinfo.value)

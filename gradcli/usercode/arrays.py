@@ -143,9 +143,12 @@ def _rows_independent(array: np.ndarray, evaluate: Evaluate, base_rows: np.ndarr
     array[0] += 0.5 + np.abs(array[0])
     try:
         rows = evaluate()
+    except Exception:  # noqa: BLE001 - the probe point is not usable: no batching
+        return False
     finally:
         array[0] = saved
-    return bool(np.array_equal(rows[1:], base_rows[1:]))
+    return bool(np.shape(rows) == np.shape(base_rows)
+                and np.array_equal(rows[1:], base_rows[1:]))
 
 
 def _groups(arr: np.ndarray, rowwise: bool) -> list[np.ndarray]:
