@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,14 +60,25 @@ def gradcli() -> list[str]:
     return [str(exe)] if exe.is_file() else [sys.executable, "-m", "gradcli"]
 
 
+CPU: dict[str, float] = {}
+
+
 def timed(argv: list[str]) -> tuple[float, int, str]:
+    """Wall time, exit code, stdout; the CPU time of the process tree goes to CPU[last]."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, env=ENV, cwd=REPO, timeout=600)
-    return time.perf_counter() - t0, proc.returncode, proc.stdout.decode(errors="replace")
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["last"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, proc.returncode, proc.stdout.decode(errors="replace")
 
 
-def measure(cmds: dict[str, list[str]], runs: int) -> dict[str, float]:
+def measure(cmds: dict[str, list[str]], runs: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians of wall-clock and of CPU time (user + sys of the whole process tree,
+    which a busy machine inflates far less than wall-clock time)."""
     times: dict[str, list[float]] = {k: [] for k in cmds}
+    cpu: dict[str, list[float]] = {k: [] for k in cmds}
     for k, argv in cmds.items():  # warm-up
         _, code, _ = timed(argv)
         if code not in (0, 1):
@@ -74,7 +86,9 @@ def measure(cmds: dict[str, list[str]], runs: int) -> dict[str, float]:
     for _ in range(runs):
         for k, argv in cmds.items():
             times[k].append(timed(argv)[0])
-    return {k: statistics.median(v) for k, v in times.items()}
+            cpu[k].append(CPU["last"])
+    return ({k: statistics.median(v) for k, v in times.items()},
+            {k: statistics.median(v) for k, v in cpu.items()})
 
 
 def torch_python(given: str | None) -> str | None:
@@ -112,13 +126,15 @@ def main() -> None:
     else:
         print("torch baseline skipped: no python with torch (--torch-python, "
               "$GRADCLI_TORCH_PYTHON or /tmp/torchvenv/bin/python)")
-    med = measure(cmds, args.runs)
+    med, cpu = measure(cmds, args.runs)
     base = med["baseline: python -c 'import numpy'"]
-    print(f"\nmedians of {args.runs} runs (whole process, wall clock):")
+    print(f"\nmedians of {args.runs} runs (whole process; wall clock, and CPU time of the "
+          f"process tree):")
     for k, v in med.items():
-        print(f"  {k:52s} {v:6.3f} s   {v / base:5.2f}x import numpy")
+        print(f"  {k:50s} {v:6.3f} s  (CPU {cpu[k]:.3f} s)  {v / base:5.2f}x import numpy")
     for key in ("a. check-code examples/layers.py", "b. check-code examples/value.py"):
-        print(f"{key}: {med[key]:.3f} s (target <= 1 s: {verdict(med[key], 1.0)})")
+        print(f"{key}: {med[key]:.3f} s wall, {cpu[key]:.3f} s CPU (target <= 1 s: "
+              f"{verdict(med[key], 1.0)} wall, {verdict(cpu[key], 1.0)} CPU)")
     lin = med["c. check-code Linear(784, 256), batch 8"]
     if tp:
         t = med["c. torch gradcheck(fast_mode=True), same layer"]

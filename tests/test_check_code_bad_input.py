@@ -159,3 +159,9 @@ def test_json_lines_are_valid_json_even_for_tracebacks_in_checks(tmp_path):
     assert item["error"] == ("{}:8: IndexError: index 99 is out of bounds for axis 1 with "
                              "size 3".format(path))
     json.dumps(lines)
+
+
+def test_only_naming_nothing_in_the_file():
+    line = one_error(code(EXAMPLES / "layers.py", "--only", "Conv"))
+    assert line == ("error: --only: {} has no component named Conv (found: CrossEntropyLoss, "
+                    "Linear, NeuralNetwork, ReLU, Softmax)".format(EXAMPLES / "layers.py"))

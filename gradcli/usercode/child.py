@@ -107,6 +107,13 @@ def check_file(req: dict[str, Any]) -> FileResult:
         result.error = M("{file} defines no class {name}", file=shown,
                          name=missing[0].split("(")[0])
         return result
+    known = {f.name for f in found.found} | {s.name for s in found.skipped}
+    unknown = [name for name in req["only"] if name not in known]
+    if unknown:
+        result.where = "--only"
+        result.error = M("{file} has no component named {name} (found: {found})", file=shown,
+                         name=unknown[0], found=", ".join(sorted(known)) or "nothing")
+        return result
     for item in found.found:
         try:
             result.components.append(item.run())

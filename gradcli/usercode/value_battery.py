@@ -170,11 +170,15 @@ class Battery:
             return self._exception(case, exc)
         expected_value = case.build(*case.point)
         value = _number(getattr(out, "data", None))
-        if value is None or not _close(value, expected_value):
-            return GradCheck(case.name, False, expected=expected_value, actual=value,
-                             diagnosis=M("forward value wrong: {case} gives {actual}, "
-                                         "expected {expected}", case=case.name,
-                                         actual=value, expected=round(expected_value, 12)))
+        if value is None:
+            return GradCheck(case.name, False, bad=1, expected=expected_value, diagnosis=M(
+                "forward value is not a number: {case} gives .data = {value!r}",
+                case=case.name, value=getattr(out, "data", None)))
+        if not _close(value, expected_value):
+            return GradCheck(case.name, False, bad=1, expected=expected_value, actual=value,
+                             diagnosis=M("forward value wrong: {case} gives {actual:.12g}, "
+                                         "expected {expected:.12g}", case=case.name,
+                                         actual=value, expected=expected_value))
         return self._grads(case, leaves)
 
     def _exception(self, case: Case, exc: Exception) -> GradCheck:
@@ -310,7 +314,8 @@ class Battery:
         return hi
 
     def _second_backward(self) -> GradCheck:
-        """Two identical fresh graphs: the second backward must give the true gradients."""
+        """Two identical new graphs: the second must give the true gradients, and the
+        same as the first (a difference means state kept between graphs)."""
         name = "second backward"
         truth = (0.4 + 1.0, 1.1)
         got = []
@@ -322,16 +327,16 @@ class Battery:
         except Exception as exc:  # noqa: BLE001
             return GradCheck(name, False, error=located(exc, self.path, self.shown))
         first, second = got
-        for i, (g, t) in enumerate(zip(second, truth)):
-            if g is None or not compare(reverse=g, symbolic=t, rtol=RTOL, atol=ATOL).ok:
-                shared = first == truth
-                return GradCheck(name, False, count=2, bad=1, worst_index=[i], expected=t,
-                                 actual=g, diagnosis=SHARED if shared else None)
+        for grads in (second, first):
+            for i, (g, t) in enumerate(zip(grads, truth)):
+                if g is None or not compare(reverse=g, symbolic=t, rtol=RTOL, atol=ATOL).ok:
+                    return GradCheck(name, False, count=2, bad=1, worst_index=[i], expected=t,
+                                     actual=g, diagnosis=SHARED if first != second else None)
         return GradCheck(name, True, count=2)
 
 
-SHARED = M("a second backward() on a new graph is wrong while the first was right: state is "
-           "shared between graphs (a class attribute or a default argument)")
+SHARED = M("two identical new graphs get different gradients: state is shared between "
+           "graphs (a class attribute, a global or a default argument)")
 OVERWRITTEN_ELSEWHERE = M("gradient overwritten instead of accumulated (see a*a / a + a)")
 TOPO = M("nodes visited out of topological order: every operation is right alone, the "
          "composed graph is not (call each node's _backward in reverse topological order)")
