@@ -79,9 +79,9 @@ def diagnose(actual: Any, expected: Any, bad: Any = None, batch: int | None = No
     if a.shape != e.shape:
         if a.ndim == 2 and a.T.shape == e.shape and _close(a.T, e, atol):
             return M("transposed: shape {actual} where {expected} is expected",
-                     actual=_shape(a.shape), expected=_shape(e.shape))
+                     actual=shape_text(a.shape), expected=shape_text(e.shape))
         return M("shape mismatch: the gradient has shape {actual}, the parameter {expected}",
-                 actual=_shape(a.shape), expected=_shape(e.shape))
+                 actual=shape_text(a.shape), expected=shape_text(e.shape))
     if e.size == 0 or not np.all(np.isfinite(a)):
         return None
     scale = float(np.abs(e).max())
@@ -100,7 +100,7 @@ def diagnose(actual: Any, expected: Any, bad: Any = None, batch: int | None = No
     return _one_line(a, e, bad, atol)
 
 
-def _shape(shape: Sequence[int]) -> str:
+def shape_text(shape: Sequence[int]) -> str:
     return "(" + ", ".join(str(int(n)) for n in shape) + ("," if len(shape) == 1 else "") + ")"
 
 

@@ -124,8 +124,8 @@ def _shape_mismatch(target: Target, user: np.ndarray, evaluate: Evaluate, prec: 
                              evaluate, prec, rng, batch)
         if as_if.ok:
             check.diagnosis = M("transposed: shape {actual} where {expected} is expected; "
-                                "its transpose is right", actual=mistakes._shape(user.shape),
-                                expected=mistakes._shape(target.array.shape))
+                                "its transpose is right", actual=mistakes.shape_text(user.shape),
+                                expected=mistakes.shape_text(target.array.shape))
     return check
 
 
@@ -371,7 +371,8 @@ def _whole_factor(directions: list[_Probe], sampled_user: np.ndarray, sampled_nu
 
 
 def _localize(target: Target, user: np.ndarray, evaluate: Evaluate, prec: Precision,
-              rng: np.random.Generator, f0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+              rng: np.random.Generator,
+              f0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Bisect the flat index range to the wrong entries (see the module docstring)."""
     n = target.array.size
     probes = 0

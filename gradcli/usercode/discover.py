@@ -189,7 +189,7 @@ def _plan_functions(functions: dict[str, Any], ctx: Context, inputs: dict[str, l
 
 
 def _arguments(name: str, fn: Any, shapes: list[tuple] | None, ctx: Context, pair: bool,
-               runs: Callable) -> list[pairs.Arg] | Msg:
+               runs: Callable) -> list[Any] | Msg:
     from gradcli.usercode import pairs
 
     names, _ = pairs.required_params(fn)

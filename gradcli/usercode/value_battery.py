@@ -371,7 +371,8 @@ def _close(a: float, b: float) -> bool:
     return abs(a - b) <= max(1e-6 * max(abs(a), abs(b)), 1e-9)
 
 
-def _partial(build: Callable[..., Any], point: tuple[float, ...], i: int) -> Callable[[float], float]:
+def _partial(build: Callable[..., Any], point: tuple[float, ...],
+             i: int) -> Callable[[float], float]:
     def f(x: float) -> float:
         args = list(point)
         args[i] = x
