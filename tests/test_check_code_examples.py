@@ -137,3 +137,40 @@ def test_make_builds_the_class_with_literal_arguments():
     assert lines[0]["target"] == "Linear(5, 3, seed=1)"
     assert set(checks_of(lines, "Linear(5, 3, seed=1)")) == {"dx", "dweight", "dbias"}
     assert lines[0]["shapes"]["x"] == [4, 5]
+
+
+CONTRACT_CHECK_KEYS = {"name", "ok", "count", "bad", "worst_index", "expected", "actual",
+                       "max_abs_error", "max_rel_error", "diagnosis"}
+
+
+def test_json_has_the_contract_keys():
+    _, lines, _ = code_json(EXAMPLES / "layers_bug_row.py")
+    for line in lines:
+        assert {"file", "target", "kind", "ok", "checks"} <= set(line)
+        for check in line["checks"]:
+            assert CONTRACT_CHECK_KEYS <= set(check)
+
+
+def test_human_report_shows_counts_worst_index_values_and_diagnosis():
+    result = code(EXAMPLES / "layers_bug_row.py")
+    assert result.exit_code == 1
+    out = " ".join(result.stdout.split())
+    assert "layer Linear(3, 2): FAILED" in out
+    assert "│ dW │ ✗ │ 2/6 │ (2, 1) │ 0.047592 │ 1.5674 │ 9.7e-01 │" in out
+    assert "dW: diagnosis: one row wrong: row 2, the other rows are right" in out
+    assert "Not checked in" in out and "Softmax: forward without backward" in out
+
+
+def test_value_battery_child_imports_no_numpy():
+    import subprocess
+    import sys
+
+    code_text = ("import sys, io, contextlib\n"
+                 "from gradcli.usercode.child import check_file\n"
+                 "p = sys.argv[1]\n"
+                 "r = check_file(dict(path=p, shown=p, seed=0, makes=[], inputs={}, only=[], "
+                 "rtol=1e-5, atol=1e-8, max_memory_text='2G'))\n"
+                 "print(r.ok, 'numpy' in sys.modules, 'sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code_text, str(EXAMPLES / "value.py")],
+                         capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "False", "False"], out.stderr
