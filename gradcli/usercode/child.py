@@ -96,6 +96,7 @@ def check_file(req: dict[str, Any]) -> FileResult:
     from gradcli.usercode import discover
     from gradcli.usercode.context import Context
 
+    _seed_global_generators(req["seed"])
     ctx = Context(path, shown, req["rtol"], req["atol"], req["seed"])
     makes = [parse_make(m) for m in req["makes"]]
     inputs = {k: [tuple(s) for s in v] for k, v in req["inputs"].items()}
@@ -129,6 +130,18 @@ def check_file(req: dict[str, Any]) -> FileResult:
     if not result.components:
         result.where, result.error = shown, nothing_checkable(result)
     return result
+
+
+def _seed_global_generators(seed: int) -> None:
+    """Constructors that draw from `random` or `np.random` (seed note 002's Linear) build
+    the same weights on every run with the same --seed.  numpy is seeded only when the
+    user's code imported it."""
+    import random
+
+    random.seed(seed)
+    np = sys.modules.get("numpy")
+    if np is not None:
+        np.random.seed(seed)
 
 
 def nothing_checkable(result: FileResult) -> Msg:
