@@ -126,8 +126,10 @@ def test_construction_error_is_exit_2_with_the_users_line(tmp_path):
                  "    def backward(self, dout):\n        return dout @ self.W.T\n")
     status, lines, stderr = code_json(path, "--make", "Layer(-1)")
     assert status == 2
-    assert stderr.strip() == "error: {}:6: Layer(-1): ValueError: n must be >= 0".format(path)
+    assert stderr.strip() == "error: {}:6: ValueError: n must be >= 0".format(path)
     assert lines[0]["exit"] == 2 and lines[0]["ok"] is False
+    assert lines[0]["target"] == "Layer(-1)"
+    assert lines[0]["error"] == stderr.strip()
 
 
 def test_several_files_worst_exit_and_a_json_line_for_the_unusable(tmp_path):

@@ -57,15 +57,17 @@ def report(result: FileResult, as_json: bool, console: Any) -> None:
                    "error": _english_line(result.where or result.file, result.error)})
         return
     for comp in result.components:
+        where = comp.where or result.file
         if comp.error is not None:
-            what = M("{target}: {why}", target=comp.target, why=comp.error)
-            print(_error_line(comp.where or result.file, what), file=sys.stderr)
+            # located in the user's file (a constructor raised): `file.py:14: ValueError: ...`
+            # as the contract writes it; otherwise the component is named
+            what = comp.error if where != result.file else M(
+                "{target}: {why}", target=comp.target, why=comp.error)
+            print(_error_line(where, what), file=sys.stderr)
         if as_json:
             data = comp.to_json()
             if comp.error is not None:
-                data["error"] = _english_line(comp.where or result.file,
-                                              M("{target}: {why}", target=comp.target,
-                                                why=comp.error))
+                data["error"] = _english_line(where, what)
             _emit(data)
     if not as_json:
         from gradcli.usercode.render import file_report
