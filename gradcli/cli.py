@@ -223,3 +223,38 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as exc:
         code = _fail(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# ---------------------------------------------------------------- check-code ---
+@app.command("check-code")
+def check_code(
+    files: List[str] = typer.Argument(..., help="The user's Python files."),
+    make: Optional[List[str]] = typer.Option(
+        None, "--make", help="Build a class with literal arguments, e.g. \"Linear(3, 2)\" "
+                             "(repeatable; read with ast, never evaluated)."),
+    inputs: Optional[List[str]] = typer.Option(
+        None, "--input", help="Input shapes, e.g. Linear=4x3 or affine=4x3,3x2,2 (repeatable)."),
+    only: Optional[List[str]] = typer.Option(None, "--only", help="Check only NAME (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per component, per line."),
+    rtol: float = typer.Option(1e-5, "--rtol", help="Relative tolerance of the gradient check."),
+    atol: float = typer.Option(1e-8, "--atol", help="Absolute tolerance of the gradient check."),
+    timeout: float = typer.Option(60.0, "--timeout", help="Seconds allowed per file."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random inputs and directions."),
+    max_memory: str = typer.Option("2G", "--max-memory", help="Memory budget per file "
+                                                              "(K, M, G suffixes)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
+) -> None:
+    """Check the backward code in FILE.py...: Value classes, layer and loss classes,
+    f/f_grad functions and NAME_forward/NAME_backward pairs, against central differences.
+    The code runs in a child process: this isolates mistakes, not malice."""
+    global _debug
+    _debug = debug
+    try:
+        from gradcli.usercode import command
+
+        opts = command.options(make or [], inputs or [], only or [], rtol, atol, timeout, seed,
+                               max_memory)
+        code = command.run(files, opts, as_json)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        code = _fail(exc)
+    raise typer.Exit(code)
