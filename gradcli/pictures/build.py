@@ -28,7 +28,7 @@ from gradcli.pictures.model import (CONSTANT, INPUT, LOSS, NODE, PARAM, Box, Edg
                                     Picture)
 
 MAX_BOXES = 2_000  # drawn in full; more is refused unless --max-boxes allows it
-MAX_BOXES_CEILING = 20_000  # --max-boxes cannot go beyond this (keeps SVGs far below 50 MB)
+MAX_BOXES_CEILING = 10_000  # --max-boxes cannot go beyond this (SVGs stay near 20 MB at most)
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """`gradcli graph` as a library call: arguments in, the drawing out (or written)."""
 from __future__ import annotations
 
+import os
 import sys
 
 from gradcli.errors import GradcliError
@@ -32,6 +33,10 @@ def draw(target: str, at: list[str] | None = None, fmt: str | None = None,
     if out is not None:
         output.check_output_path(out)  # before any work
     if is_file(target):
+        if not target.lower().endswith((".yaml", ".yml")) and not os.path.exists(target):
+            # `x/2` is a file by the rule above: say why it was not read as an expression
+            raise GradcliError(M("no such file (an argument containing '/' is read as a "
+                                 "file, not as an expression)"), target)
         if at:
             raise GradcliError(M("--at is for an expression; a file sets its own values"),
                                "--at")

@@ -56,6 +56,8 @@ def check_output_path(path: str) -> None:
     """Refuse, before any work, an output whose directory is missing or unwritable."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
+        if os.path.exists(folder):
+            raise GradcliError(M("'{folder}' is not a directory", folder=folder), path)
         raise GradcliError(M("directory '{folder}' does not exist", folder=folder), path)
     if os.path.isdir(path):
         raise GradcliError(M("is a directory"), path)
