@@ -197,12 +197,12 @@ def test_layer_network_one_box_per_tensor_operation(tmp_path):
 def test_layer_network_values_in_full_when_small():
     p = build.from_spec(str(SPECS / "net_231_sigmoid.yaml"))
     z1 = p.by_name("z1")  # [1, 2] @ W1ᵀ with W1 = [[.1, .2], [.3, .4], [.5, .6]]
-    assert z1.shape == "[1, 3]" and z1.value == "[0.5, 1.1, 1.7]"
+    assert z1.shape == "[1, 3]" and z1.value == "[[0.5, 1.1, 1.7]]"  # rows of the batch
     a1 = p.by_name("a1")
-    assert a1.value == "[" + ", ".join(number(sigmoid(v)) for v in (0.5, 1.1, 1.7)) + "]"
+    assert a1.value == "[[" + ", ".join(number(sigmoid(v)) for v in (0.5, 1.1, 1.7)) + "]]"
     # d a1 / d z1 is diagonal: sigmoid' = a(1 - a), shown as that diagonal
     diag = ", ".join(number(sigmoid(v) * (1 - sigmoid(v))) for v in (0.5, 1.1, 1.7))
-    assert edge(p, "z1", "a1") == f"diag [{diag}]"
+    assert edge(p, "z1", "a1") == f"diag [[{diag}]]"
     assert edge(p, "x", "x @ W1ᵀ") == "· @ W1"  # d(x @ W1ᵀ)/dx applied as g @ W1
     assert edge(p, "W1ᵀ", "x @ W1ᵀ") == "xᵀ @ ·"
     assert edge(p, "b1", "z1") == "1"

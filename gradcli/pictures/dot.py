@@ -48,22 +48,26 @@ def _edge_label(label: str) -> str:
             f'<tr><td><font color="{LABEL_COLOR}">{html(label)}</font></td></tr></table>>')
 
 
-def _legend_node(picture: Picture) -> str:
-    rows = [f"<tr><td><b>{html(_('legend'))}</b></td></tr>"]
+def _legend(picture: Picture) -> str:
+    """One row of swatches, as in the built-in drawing (part of the graph's title)."""
+    cells = [f"<td><b>{html(_('legend'))}</b></td>"]
     for words, style in legend(picture):
-        rows.append(f'<tr><td border="1" color="{style.stroke}" bgcolor="{style.fill}">'
-                    f"{html(words)}</td></tr>")
-    rows.append(f"<tr><td>{html(legend_note(picture))}</td></tr>")
-    return ('  legend [shape=plaintext, style="", label=<<table border="0" cellspacing="3">'
-            + "".join(rows) + "</table>>];")
+        cells.append(f'<td border="1" color="{style.stroke}" bgcolor="{style.fill}">'
+                     f"{html(words)}</td>")
+    return '<table border="0" cellspacing="4"><tr>' + "".join(cells) + "</tr></table>"
 
 
 def render(picture: Picture) -> str:
-    title = [f"<b>{html(picture.title)}</b>"] + [html(text(n)) for n in picture.notes]
-    lines = [
+    lines = [f"<b>{html(picture.title)}</b>"] + [html(text(n)) for n in picture.notes]
+    lines.append(html(legend_note(picture)))
+    # each line left-aligned; the legend table closes the title
+    title = ['<table border="0" cellpadding="1" cellspacing="0">']
+    title += [f'<tr><td align="left">{line}</td></tr>' for line in lines]
+    title += [f'<tr><td align="left">{_legend(picture)}</td></tr>', "</table>"]
+    out = [
         "digraph gradcli {",
         f'  graph [rankdir=LR, fontname="{FONT}", fontsize=12, labelloc=t, labeljust=l, '
-        f'nodesep=0.25, ranksep=0.45, label=<{"<br/>".join(title)}>];',
+        f'nodesep=0.25, ranksep=0.45, label=<{"".join(title)}>];',
         f'  node [shape=box, style="rounded,filled", fontname="{FONT}", fontsize=11, '
         f'margin="0.12,0.05"];',
         f'  edge [fontname="{FONT}", fontsize=10, color="{EDGE_COLOR}", arrowsize=0.7];',
@@ -71,12 +75,11 @@ def render(picture: Picture) -> str:
     for box in picture.boxes:
         st = style_of(box)
         style = "rounded,filled" + (",dashed" if st.dash else "")
-        lines.append(f"  {box.id} [label={_box_label(box)}, fillcolor=\"{st.fill}\", "
-                     f"color=\"{st.stroke}\", penwidth={st.width:g}, style=\"{style}\", "
-                     f"tooltip={quoted(tooltip(box))}];")
+        out.append(f"  {box.id} [label={_box_label(box)}, fillcolor=\"{st.fill}\", "
+                   f"color=\"{st.stroke}\", penwidth={st.width:g}, style=\"{style}\", "
+                   f"tooltip={quoted(tooltip(box))}];")
     for edge in picture.edges:
         attrs = f" [label={_edge_label(edge.label)}]" if edge.label else ""
-        lines.append(f"  {edge.source} -> {edge.target}{attrs};")
-    lines.append(_legend_node(picture))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        out.append(f"  {edge.source} -> {edge.target}{attrs};")
+    out.append("}")
+    return "\n".join(out) + "\n"

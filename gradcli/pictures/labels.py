@@ -52,8 +52,14 @@ def value_text(v: Any) -> str:
 
     a = np.asarray(v, dtype=float)
     if a.size <= SMALL_TENSOR:
-        return "[" + ", ".join(number(float(x)) for x in a.ravel()) + "]"
+        return _nested(a.tolist())
     return "‖·‖ " + number(float(np.linalg.norm(a)))
+
+
+def _nested(items: list) -> str:
+    """[[0.5, -0.3], [0.2, 0.4]]: the rows of a small tensor (at most 4 entries)."""
+    return "[" + ", ".join(_nested(x) if isinstance(x, list) else number(float(x))
+                           for x in items) + "]"
 
 
 def clip(text: str, limit: int = MAX_NAME) -> str:
