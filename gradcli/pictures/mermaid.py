@@ -62,5 +62,6 @@ def render(picture: Picture) -> str:
     marked = [b.id for b in picture.boxes if b.marked]
     if marked:
         lines.append(f"    class {','.join(marked)} kmarked")
-    lines.append(f"    linkStyle default stroke:{EDGE_COLOR}")
+    if picture.edges:
+        lines.append(f"    linkStyle default stroke:{EDGE_COLOR}")
     return "\n".join(lines) + "\n"

@@ -188,11 +188,12 @@ def _curve_point(x0, y0, x1, y1, t: float) -> tuple[float, float]:
     return x, y
 
 
-def _t_at_x(x0, y0, x1, y1, x: float) -> float:
-    lo, hi = 0.0, 1.0
-    for _ in range(40):  # x(t) increases with t
+def _t_at_x(x0, x1, x: float) -> float:
+    """The t where the gap curve reaches x (its x(t) increases; 24 halvings)."""
+    lo, hi, span = 0.0, 1.0, x1 - x0
+    for _ in range(24):
         mid = (lo + hi) / 2
-        if _curve_point(x0, y0, x1, y1, mid)[0] < x:
+        if x0 + span * (1.5 * mid * (1 - mid) + mid ** 3) < x:
             lo = mid
         else:
             hi = mid
@@ -216,7 +217,7 @@ def _place_labels(requests, routes: list[Route]) -> None:
             first = None
             for f in FRACTIONS:
                 cx = lo + (hi - lo) * f if hi > lo else (x0 + x1) / 2
-                _, cy = _curve_point(x0, y0, x1, y1, _t_at_x(x0, y0, x1, y1, cx))
+                _, cy = _curve_point(x0, y0, x1, y1, _t_at_x(x0, x1, cx))
                 rect = Rect(cx - lw / 2, cy - lh / 2, lw, lh)
                 first = first or rect
                 if not _hits(rect, tops, placed):

@@ -92,5 +92,7 @@ def style_of(box: Box) -> Style:
 
 def columns(s: str) -> int:
     """Display width in character cells (East Asian wide characters count 2)."""
+    if s.isascii():
+        return len(s)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else
                0 if unicodedata.combining(ch) else 1 for ch in s)
