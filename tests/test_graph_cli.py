@@ -68,6 +68,12 @@ def test_format_from_the_output_extension(tmp_path, ext, start):
     assert [p.name for p in tmp_path.iterdir()] == [out.name]  # no temporary left
 
 
+def test_leading_minus_expression_and_dash_output():
+    run = gradcli("graph", "-x**2", "--at", "x=3", "-o", "-", "--format", "mermaid")
+    assert run.code == 0 and run.out.startswith("graph LR")
+    assert "grad -6" in run.out  # d(-x**2)/dx = -2x
+
+
 def test_format_option_wins_over_the_extension(tmp_path):
     out = tmp_path / "picture.txt"
     assert gradcli("graph", SIGMOID, "-o", str(out), "--format", "mermaid").code == 0

@@ -23,6 +23,8 @@ def draw(target: str, at: list[str] | None = None, fmt: str | None = None,
          out: str | None = None, layout: str = "auto",
          max_boxes: int = build.MAX_BOXES, check: bool | None = None) -> str | None:
     """Build and render the picture; write it to `out` (atomically) or return the text."""
+    if out == "-":  # the Unix convention: standard output
+        out = None
     chosen = output.choose_format(fmt, out)
     if layout not in output.LAYOUTS:
         raise GradcliError(M("unknown layout '{layout}' (known: {known})", layout=layout,
