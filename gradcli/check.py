@@ -78,9 +78,12 @@ def _errstate():
 # ----------------------------------------------------------------- driver ---
 def run(spec: Spec, rtol: float = 1e-5, atol: float = 1e-8, lr: float | None = None,
         symbolic_budget: float = 10.0, full: bool = False, paths_cap: int = 16,
-        progress=None) -> CheckReport:
+        progress=None, symbolic: bool = True) -> CheckReport:
+    """`symbolic=False` leaves SymPy out entirely (not even imported): the
+    reverse-vs-numeric check and the grading still run (pictures use this)."""
     try:
-        return _run(spec, rtol, atol, lr, symbolic_budget, full, paths_cap, progress)
+        return _run(spec, rtol, atol, lr, symbolic_budget if symbolic else None, full,
+                    paths_cap, progress)
     except GradcliError as exc:
         try:
             _locate(spec, exc)
@@ -149,7 +152,8 @@ def _node_where(spec: Spec, name: str) -> str:
     return spec.where("nodes", name)
 
 
-def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget: float,
+def _run(spec: Spec, rtol: float, atol: float, lr: float | None,
+         symbolic_budget: float | None,
          full: bool, paths_cap: int, progress) -> CheckReport:
     t0 = time.perf_counter()
     g = spec.graph
@@ -175,7 +179,10 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
     timings["numeric"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    symbolic_grads, symbolic_note = _symbolic(spec, symbolic_budget)
+    if symbolic_budget is None:
+        symbolic_grads, symbolic_note = {}, "skipped: not requested"
+    else:
+        symbolic_grads, symbolic_note = _symbolic(spec, symbolic_budget)
     timings["symbolic"] = time.perf_counter() - t2
 
     nodes = {name: values[nid] for name, nid in spec.named.items()}
@@ -194,7 +201,8 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
     if spec.form == "graph":
         from gradcli import ledger
 
-        ledger.attach(spec, values, back, report, paths_cap)
+        ledger.attach(spec, values, back, report, paths_cap,
+                      symbolic=symbolic_budget is not None)
     else:
         from gradcli import layers
 

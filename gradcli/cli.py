@@ -258,3 +258,38 @@ def check_code(
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         code = _fail(exc)
     raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------ graph ---
+@app.command(context_settings={"ignore_unknown_options": True})
+def graph(
+    target: str = typer.Argument(..., help="A YAML file (ends in .yaml/.yml or contains /) "
+                                           "or an expression."),
+    at: Optional[List[str]] = typer.Option(
+        None, "--at", help="Expression: evaluate at VAR=VALUE (repeatable, or x=1,y=2)."),
+    fmt: Optional[str] = typer.Option(
+        None, "--format", help="dot, mermaid, svg or html (default: from the --output "
+                               "extension, else dot)."),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", help="Write to PATH (atomically) instead of stdout."),
+    layout: str = typer.Option("auto", "--layout", help="SVG layout: auto (Graphviz when "
+                                                        "installed), dot or builtin."),
+    max_boxes: int = typer.Option(2000, "--max-boxes", help="Draw graphs of up to N boxes."),
+    check_answers: Optional[bool] = typer.Option(
+        None, "--check/--no-check", help="Run the check and mark wrong answers and failed "
+                                         "gradients (default: when the file has expect)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
+) -> None:
+    """Draw the computation graph: a box per value (name, operation, value,
+    gradient), edges labelled with local derivatives."""
+    global _debug
+    _debug = debug
+    try:
+        from gradcli.pictures import command
+
+        drawing = command.draw(target, at, fmt, output, layout, max_boxes, check_answers)
+        if drawing is not None:
+            command.print_text(drawing)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        raise typer.Exit(_fail(exc))
+    raise typer.Exit(0)

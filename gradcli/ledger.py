@@ -128,12 +128,13 @@ def paths(root: str, target: str, uses: dict[str, list[str]]) -> list[list[str]]
     return out
 
 
-def attach(spec: Spec, values: list, back, report, paths_cap: int = 16) -> None:
+def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
+           symbolic: bool = True) -> None:
     """Fill each ParamResult.chain and report.recurrence from the check's backward pass."""
     root, ids, uses = graph_names(spec)
     scalar = all(_scalar(values[i]) for i in ids.values())
     numbers = edge_values(spec, values, ids, uses) if scalar else {}
-    texts = edge_expressions(spec, ids, uses) if scalar else {}
+    texts = edge_expressions(spec, ids, uses) if scalar and symbolic else {}
     # the check's own backward pass: every value that depends on a parameter
     # has its adjoint (inputs, which do not, are left out of the recurrence)
     adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
