@@ -17,9 +17,10 @@ import signal
 import threading
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from gradcli.graph import CONST, VAR, Graph
@@ -48,8 +49,12 @@ def time_limit(seconds: float | None) -> Iterator[None]:
     """Bound the SymPy work in the block: SymbolicTimeout after `seconds`
     (main thread, Unix; elsewhere unbounded) and SymbolicTooDeep instead of a
     RecursionError.
+
+    Limits nest: an inner block gets at most what the outer one has left,
+    and the outer limit is re-armed (minus the time spent) when it ends.
     """
     import sys
+    import time
 
     usable = (seconds is not None and seconds > 0 and hasattr(signal, "setitimer")
               and threading.current_thread() is threading.main_thread())
@@ -60,8 +65,11 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         raise SymbolicTimeout()
 
     previous = signal.signal(signal.SIGALRM, on_alarm) if usable else None
+    outer_left = signal.getitimer(signal.ITIMER_REAL)[0] if usable else 0.0
+    start = time.monotonic()
     if usable:
-        signal.setitimer(signal.ITIMER_REAL, seconds)
+        signal.setitimer(signal.ITIMER_REAL,
+                         min(seconds, outer_left) if outer_left > 0 else seconds)
     try:
         yield
     except RecursionError:
@@ -70,6 +78,9 @@ def time_limit(seconds: float | None) -> Iterator[None]:
         if usable:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+            if outer_left > 0:  # the enclosing limit keeps running
+                spent = time.monotonic() - start
+                signal.setitimer(signal.ITIMER_REAL, max(outer_left - spent, 1e-4))
         sys.setrecursionlimit(old_limit)
 
 
@@ -98,7 +109,7 @@ class sigmoid(sp.Function):
 
 
 class relu(sp.Function):
-    """relu(x) = max(0, x), with relu' = Heaviside(x)."""
+    """relu(x) = max(0, x), with relu' = Heaviside(x) and Heaviside(0) = 0."""
 
     @classmethod
     def eval(cls, x):
@@ -111,7 +122,8 @@ class relu(sp.Function):
         return None
 
     def fdiff(self, argindex=1):
-        return sp.Heaviside(self.args[0])
+        # The subgradient 0 at 0, as the engine uses: Heaviside(0) = 0, not SymPy's 1/2.
+        return heaviside(self.args[0])
 
     def _eval_rewrite_as_Max(self, x, **kwargs):
         return sp.Max(0, x)
@@ -143,6 +155,11 @@ class softplus(sp.Function):
 
     def _eval_is_real(self):
         return self.args[0].is_real
+
+
+def heaviside(x: Any) -> sp.Expr:
+    """The step function with the subgradient convention Heaviside(0) = 0."""
+    return sp.Heaviside(x, 0)
 
 
 # ------------------------------------------------- namespace for the ops ---
@@ -182,7 +199,7 @@ def _log_softmax(a):
 
 NAMESPACE = SimpleNamespace(
     exp=sp.exp, log=sp.log, sqrt=sp.sqrt, sin=sp.sin, cos=sp.cos, tan=sp.tan,
-    tanh=sp.tanh, Abs=sp.Abs, sign=sp.sign, Heaviside=sp.Heaviside,
+    tanh=sp.tanh, Abs=sp.Abs, sign=sp.sign, Heaviside=heaviside,
     sigmoid=sigmoid, relu=relu, softplus=softplus,
     elementwise=_elementwise,
     power=lambda a, b: a ** b,
@@ -219,13 +236,17 @@ def to_sympy(graph: Graph, root: int, leaves: dict[int, Any] | None = None) -> A
         for a in graph.nodes[i].args:
             uses[a] = uses.get(a, 0) + 1
     exprs: dict[int, Any] = {}
-    # Long sums (x + x + ... + x) are collected as term lists and built with
-    # one Add: adding one term at a time would copy the sum each time (O(n^2)).
+    # Long sums (x + x + ... + x) and products are collected as operand lists
+    # and built with one Add or Mul: combining one operand at a time would
+    # copy (and re-sort) the whole sum or product each time (O(n^2)).
     sums: dict[int, list] = {}
+    products: dict[int, list] = {}
 
     def get(i: int) -> Any:
         if i in sums:
             exprs[i] = sp.Add(*sums.pop(i))
+        elif i in products:
+            exprs[i] = sp.Mul(*products.pop(i))
         return exprs[i]
 
     for i in ids:
@@ -243,20 +264,27 @@ def to_sympy(graph: Graph, root: int, leaves: dict[int, Any] | None = None) -> A
                 exprs[i] = _np().vectorize(number, otypes=[object])(node.value)
         elif node.op == VAR:
             exprs[i] = symbol(node.name)
-        elif node.op in ("add", "sub") and _scalar_terms(node, exprs, sums):
+        elif node.op in ("add", "sub") and _scalar_terms(node, exprs, sums, products):
             left, right = node.args
             terms = sums.pop(left) if left in sums and uses.get(left) == 1 else [get(left)]
             term = get(right)
             terms.append(term if node.op == "add" else -term)
             sums[i] = terms
+        elif node.op == "mul" and _scalar_terms(node, exprs, sums, products):
+            left, right = node.args
+            factors = (products.pop(left) if left in products and uses.get(left) == 1
+                       else [get(left)])
+            factors.append(get(right))
+            products[i] = factors
         else:
             exprs[i] = OPS[node.op].sympy(NAMESPACE, *(get(a) for a in node.args))
     return get(root)
 
 
-def _scalar_terms(node, exprs: dict, sums: dict) -> bool:
+def _scalar_terms(node, exprs: dict, sums: dict, products: dict) -> bool:
     """Are both operands scalar SymPy expressions (not object arrays)?"""
-    return all(a in sums or isinstance(exprs.get(a), sp.Basic) for a in node.args)
+    return all(a in sums or a in products or isinstance(exprs.get(a), sp.Basic)
+               for a in node.args)
 
 
 # ------------------------------------------------------- simplification ---
@@ -327,12 +355,152 @@ def evaluate(expr: Any, values: dict[sp.Symbol, float]) -> float | None:
     return value.real
 
 
+# ---------------------------------------------------- real-valued results ---
+def non_real(expr: Any) -> bool:
+    """Does `expr` contain the imaginary unit, an infinity or NaN (never printable)?"""
+    return bool((sp.S.Zero + expr).has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo))
+
+
+def first_non_real(graph: Graph, root: int, wrt: str | None = None
+                   ) -> tuple[str, int | None] | None:
+    """The first node (construction order: innermost first) whose value -- or, with
+    `wrt`, whose derivative with respect to that variable -- is not a finite real
+    number, as (its text, its column); None if there is none.  For error messages."""
+    exprs: dict[int, Any] = {}
+    x = symbol(wrt) if wrt else None
+    for i in graph.ancestors(root):
+        node = graph.nodes[i]
+        if node.op in (CONST, VAR):
+            exprs[i] = to_sympy(graph, i)
+            continue
+        args = [exprs[a] for a in node.args]
+        exprs[i] = OPS[node.op].sympy(NAMESPACE, *args)
+        if x is None:
+            suspect = exprs[i]
+        elif exprs[i].has(x):
+            suspect = drop_deltas(sp.diff(exprs[i], x))[0]
+        else:
+            continue
+        if non_real(suspect):
+            return node_text(node.op, args), node.col
+    return None
+
+
+def node_text(op_name: str, args: list) -> str:
+    """One operation applied to SymPy arguments, as written: `log(0)`, `(-1)**x`."""
+    op = OPS[op_name]
+
+    def operand(a: Any) -> str:
+        shown = to_text(a)
+        simple = (a.is_Atom or a.is_Function) and not shown.startswith("-")
+        return shown if simple else f"({shown})"
+
+    if op.symbol is None:
+        return f"{op.name}({', '.join(to_text(a) for a in args)})"
+    if op.arity == 1:
+        return f"{op.symbol}{operand(args[0])}"
+    spaced = f" {op.symbol} " if op.symbol in "+-" else op.symbol
+    return spaced.join(operand(a) for a in args)
+
+
+def drop_deltas(expr: Any) -> tuple[Any, list]:
+    """`expr` with DiracDelta terms replaced by 0, and the deltas' arguments.
+
+    Step functions (Heaviside, sign) have derivative 0 wherever it exists; at
+    their jump it does not exist, which a note says instead of `DiracDelta`.
+    """
+    expr = sp.S.Zero + expr
+    if not expr.has(sp.DiracDelta):
+        return expr, []
+    args = sorted({d.args[0] for d in expr.atoms(sp.DiracDelta)}, key=sp.default_sort_key)
+    zeroed = expr.replace(lambda t: isinstance(t, sp.DiracDelta), lambda t: sp.S.Zero)
+    return zeroed, args
+
+
+def tidy(expr: Any) -> Any:
+    """A product with the numbers of its sums pulled out, so that they cancel:
+    `(2*s - 2*y)*x/2` -> `(s - y)*x`.  Sums on their own stay expanded."""
+    if not isinstance(expr, sp.Mul) or not any(isinstance(a, sp.Add) for a in expr.args):
+        return expr
+    return sp.Mul(*(sp.factor_terms(a) if isinstance(a, sp.Add) else a for a in expr.args))
+
+
+#: A factored form is shown beside a sum when it is at most this many
+#: characters longer: the parentheses and the factor it pulls out
+#: (`18*x + 6 = 6*(3*x + 1)`), never a longer rearrangement.
+FACTORED_SLACK = 4
+
+
+def factored_form(expr: Any, seconds: float) -> sp.Expr | None:
+    """A product equal to the sum `expr` and about as short, or None."""
+    if not isinstance(expr, sp.Add) or seconds <= 0:
+        return None
+    try:
+        with time_limit(seconds):
+            candidates = [sp.factor_terms(expr)]
+            if expr.is_polynomial(*expr.free_symbols):
+                candidates.append(sp.factor(expr))
+            limit = len(to_text(expr)) + FACTORED_SLACK
+            fitting = [(len(to_text(c)), k, c) for k, c in enumerate(candidates)
+                       if isinstance(c, sp.Mul) and c != expr
+                       and not _foreign_functions(c) - _foreign_functions(expr)]
+    except Exception:  # SymbolicTimeout or SymPy internals: no factored form
+        return None
+    fitting = [f for f in fitting if f[0] <= limit]
+    return min(fitting, key=lambda f: f[:2])[2] if fitting else None
+
+
 # -------------------------------------------------------------- printing ---
-class ExpressionPrinter(StrPrinter):
+TermOrder = Mapping[str, int]
+
+
+def term_order(graph: Graph, root: int) -> dict[str, int]:
+    """Each variable's rank in reading order, left to right (pre-order, iterative)."""
+    order: dict[str, int] = {}
+    stack, seen = [root], set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        node = graph.nodes[i]
+        if node.op == VAR:
+            order.setdefault(node.name, len(order))
+        stack.extend(reversed(node.args))
+    return order
+
+
+class _WrittenOrder:
+    """Sums in the order the user wrote them (`yhat - y`, not SymPy's `-y + yhat`).
+
+    A term's rank is the earliest rank of its variables; terms are stably
+    sorted by it, so ties keep SymPy's order (`x**2 + x`), and terms without
+    variables (numbers, pi) keep their place (`1 - sigmoid(z)`, `x**2 + 1`).
+    """
+
+    _rank: dict[str, int] = {}
+
+    def _as_ordered_terms(self, expr, order=None):
+        terms = super()._as_ordered_terms(expr, order=order)
+        if not self._rank or not isinstance(expr, sp.Add):
+            return terms
+        unranked = len(self._rank)  # substitution names and the like: after the user's
+        keys = [min((self._rank.get(s.name, unranked) for s in t.free_symbols), default=None)
+                for t in terms]
+        slots = [k for k, key in enumerate(keys) if key is not None]
+        moved = sorted(slots, key=lambda k: keys[k])
+        out = list(terms)
+        for slot, k in zip(slots, moved):
+            out[slot] = terms[k]
+        return out
+
+
+class ExpressionPrinter(_WrittenOrder, StrPrinter):
     """SymPy -> the expression language (read back by gradcli and by SymPy)."""
 
-    def __init__(self):
+    def __init__(self, order: TermOrder | None = None):
         super().__init__({"full_prec": False})
+        self._rank = dict(order or {})
 
     def _print_Exp1(self, expr):
         return "e"
@@ -340,16 +508,41 @@ class ExpressionPrinter(StrPrinter):
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
-    def _print_Heaviside(self, expr):
+    def _print_Heaviside(self, expr):  # Heaviside(x, 0) reads back as Heaviside(x)
         return f"Heaviside({self._print(expr.args[0])})"
+
+
+class LatexExpressionPrinter(_WrittenOrder, LatexPrinter):
+    """SymPy -> LaTeX, sums as written, sigma for sigmoid, H for the step function."""
+
+    def __init__(self, order: TermOrder | None = None):
+        super().__init__()
+        self._rank = dict(order or {})
+
+    def _named(self, name: str, expr, exp=None) -> str:
+        head = name if exp is None else f"{name}^{{{exp}}}"
+        return rf"{head}\left({self._print(expr.args[0])}\right)"
+
+    def _print_sigmoid(self, expr, exp=None):
+        return self._named(r"\sigma", expr, exp)
+
+    def _print_relu(self, expr, exp=None):
+        return self._named(r"\operatorname{relu}", expr, exp)
+
+    def _print_softplus(self, expr, exp=None):
+        return self._named(r"\operatorname{softplus}", expr, exp)
+
+    def _print_Heaviside(self, expr, exp=None):
+        return self._named("H", expr, exp)
 
 
 _PRINTER = ExpressionPrinter()
 
 
-def to_text(expr: Any) -> str:
-    return _PRINTER.doprint(expr)
+def to_text(expr: Any, order: TermOrder | None = None) -> str:
+    """`expr` in the expression language; sums in the user's order when `order` is given."""
+    return (ExpressionPrinter(order) if order else _PRINTER).doprint(expr)
 
 
-def to_latex(expr: Any) -> str:
-    return sp.latex(expr)
+def to_latex(expr: Any, order: TermOrder | None = None) -> str:
+    return LatexExpressionPrinter(order).doprint(expr)

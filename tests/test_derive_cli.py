@@ -81,8 +81,10 @@ def assert_one_error_line(run: Run, json_mode: bool = True) -> str:
 
 
 def sympy_reads(derivative: str, names: list[str]):
+    """SymPy's parser with the contract's declarations (test code only)."""
     local = {n: sp.Symbol(n, real=True) for n in names}
-    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus)
+    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus,
+                 Heaviside=lambda a: sp.Heaviside(a, 0))
     return parse_expr(derivative, local_dict=local), local
 
 
