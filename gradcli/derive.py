@@ -134,6 +134,7 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
                               names=", ".join(missing)))
     engine = _engine_by_variable(graph, root, targets, at, text) if bound else {}
 
+    late = 0  # variables whose explanation the budget left no time for
     for k, name in enumerate(targets):
         parts = len(targets) - k
         row = _symbolic_row(sym, graph, root, text, name, budget, parts)
@@ -141,8 +142,14 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
             _values(row, engine[name], at, rtol, atol, budget)
         report.gradient.append(row)
         if steps or substitution:
-            report.steps.append(_explanation(graph, root, name, sym, budget, parts, steps,
-                                             substitution, at if bound else None))
+            explanation = _explanation(graph, root, name, sym, budget, parts, steps,
+                                       substitution, at if bound else None)
+            late += explanation is None
+            report.steps.append(explanation or _unexplained(name, sym))
+    if late and sym.expr is not None:
+        report.notes.append(M("explanations skipped for {count} of {total} variables: "
+                              "{reason}", count=late, total=len(targets),
+                              reason=budget.reason()))
     report.ok = all(r.ok for r in report.gradient)
     return report
 
@@ -233,11 +240,13 @@ def _symbolic_row(sym: _Symbolic, graph: Graph, root: int, text: str, name: str,
                                                        reason=reason))
     try:
         with symbolic.time_limit(budget.limit()):
-            raw, steps_at = symbolic.drop_deltas(sym.expr.diff(symbolic.symbol(name)))
+            raw, steps_at = symbolic.drop_deltas(
+                symbolic.differentiate(sym.expr, symbolic.symbol(name)))
             # checked before powsimp, which would hide I in (-1)**(x + 1/2)
             complex_valued = symbolic.non_real(raw)
             if not complex_valued:
-                raw = sp.powsimp(raw)  # a**n*n/a -> a**(n - 1)*n: a value at a = 0 too
+                if any(p.exp.free_symbols for p in raw.atoms(sp.Pow)):
+                    raw = sp.powsimp(raw)  # a**n*n/a -> a**(n - 1)*n: a value at a = 0 too
                 raw_text = symbolic.to_text(raw, sym.order)
     except symbolic.SymbolicTimeout as exc:
         reason = M("the expression is nested too deeply for SymPy") \
@@ -315,13 +324,12 @@ def _values(row: DerivativeRow, engine: dict | GradcliError, at: dict[str, float
 # ------------------------------------------------------------ explanation ---
 def _explanation(graph: Graph, root: int, name: str, sym: _Symbolic, budget: Budget,
                  parts: int, steps: bool, substitution: bool, at: dict[str, float] | None):
-    """The rule tree (with --steps) and the u-substitution (with --substitution)."""
+    """The rule tree (with --steps) and the u-substitution (with --substitution);
+    None when the budget is spent (one report note says so, not one per variable)."""
     from gradcli import steps as explaining
 
     if sym.expr is None or budget.spent:
-        reason = M("explanation skipped: {reason}", reason=sym.skipped or budget.reason())
-        tree = explaining.skipped(name, reason) if steps else None
-        return explaining.Explanation(name, tree, None, sym.order)
+        return None
     try:
         tree = explaining.explain(graph, root, name, time_budget=budget.share(parts))
     except explaining.StepCheckError as exc:  # a bug in a rule: the answer still prints
@@ -331,6 +339,12 @@ def _explanation(graph: Graph, root: int, name: str, sym: _Symbolic, budget: Bud
     if sub is not None and not budget.spent:
         explaining.complete(sub, at, budget.share(parts))
     return explaining.Explanation(name, tree if steps else None, sub, sym.order)
+
+
+def _unexplained(name: str, sym: _Symbolic):
+    from gradcli import steps as explaining
+
+    return explaining.Explanation(name, None, None, sym.order)
 
 
 # ------------------------------------------ numeric (the engine's results) ---

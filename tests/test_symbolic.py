@@ -397,3 +397,25 @@ def test_first_non_real_names_the_innermost_part(build, wrt, found):
     else:
         text, col = got
         assert text == found and col is not None
+
+
+def test_differentiate_long_products_in_one_pass():
+    """SymPy's product rule rebuilds each term one factor at a time (quadratic):
+    differentiate builds each term with one Mul and agrees with sympy.diff."""
+    import unittest.mock
+
+    vs = [symbol(f"v{i}") for i in range(60)]
+    expr = sp.Mul(*(sp.sin(v) for v in vs)) * vs[3] ** 2
+    for v in (vs[0], vs[3], x):
+        assert sp.expand(symbolic.differentiate(expr, v) - sp.diff(expr, v)) == 0
+    grown = []
+    original = sp.Mul.__new__
+
+    def counting(cls, *args, **kw):
+        grown.append(any(isinstance(a, sp.Mul) and len(a.args) > 2 for a in args))
+        return original(cls, *args, **kw)
+
+    with unittest.mock.patch.object(sp.Mul, "__new__", counting):
+        symbolic.differentiate(expr, vs[7])
+    assert not any(grown)
+    assert symbolic.differentiate(x ** 2 * y, x) == 2 * x * y  # short: sympy.diff itself
