@@ -376,8 +376,12 @@ def evaluate(expr: Any, values: dict[sp.Symbol, float]) -> float | None:
 
 # ---------------------------------------------------- real-valued results ---
 def non_real(expr: Any) -> bool:
-    """Does `expr` contain the imaginary unit, an infinity or NaN (never printable)?"""
-    return bool((sp.S.Zero + expr).has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo))
+    """Does `expr` contain the imaginary unit, an infinity, NaN or a constant power that
+    is not real (`(-1)**(1/3)`, SymPy's principal root)?  None of them may be printed."""
+    expr = sp.S.Zero + expr
+    if expr.has(sp.I, sp.zoo, sp.nan, sp.oo, -sp.oo):
+        return True
+    return any(p.is_extended_real is False for p in expr.atoms(sp.Pow) if not p.free_symbols)
 
 
 def first_non_real(graph: Graph, root: int, wrt: str | None = None
@@ -411,7 +415,8 @@ def node_text(op_name: str, args: list) -> str:
 
     def operand(a: Any) -> str:
         shown = to_text(a)
-        simple = (a.is_Atom or a.is_Function) and not shown.startswith("-")
+        fraction = a.is_Rational and not a.is_Integer  # 1/3 prints as a division
+        simple = (a.is_Atom and not fraction or a.is_Function) and not shown.startswith("-")
         return shown if simple else f"({shown})"
 
     if op.symbol is None:

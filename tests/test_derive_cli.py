@@ -629,13 +629,19 @@ def test_step_check_error_never_escapes(monkeypatch):
     assert run.row("x")["value"] == 12.0
 
 
-def test_undefined_constant_parts_are_exit_2_not_internal(monkeypatch):
-    """`x + log(0)` with steps on was `error: internal: StepCheckError`.  The parser may
-    refuse it first; either way it is one exit-2 line naming log(0)."""
-    for text in ("x + log(0)", "x*log(0)"):
-        run = gradcli("derive", text)
+@pytest.mark.parametrize("text, part", [
+    ("x + log(0)", "log(0)"), ("x*log(0)", "log(0)"), ("x + 0/0", "0/0"),
+    ("x*sqrt(0 - 4)", "sqrt(-4)"), ("x*log(0 - 2)", "log(-2)"),
+    ("(0 - 8)**(1/3)*x", "(-8)**(1/3)"),
+])
+def test_undefined_constant_parts_are_exit_2_not_internal(text, part):
+    """`x + log(0)` with steps on was `error: internal: StepCheckError`; `x*sqrt(-4)`
+    printed `2*I`.  The parser may refuse them first; either way it is one exit-2
+    line naming the part."""
+    for args in ((text,), (text, "--json"), (text, "--at", "x=1", "--json")):
+        run = gradcli("derive", *args)
         line = assert_one_error_line(run, json_mode=False)
-        assert "log(0)" in line and "internal" not in line
+        assert part in line and "internal" not in line, line
 
 
 NEVER_PRINTED = ("DiracDelta", "zoo", "nan", "I*", "*I", "oo")

@@ -127,6 +127,8 @@ def test_drop_deltas_and_non_real():
     assert symbolic.non_real(sp.I * x) and symbolic.non_real(sp.zoo + x)
     assert symbolic.non_real(sp.nan) and symbolic.non_real(-sp.oo * x)
     assert not symbolic.non_real(sp.sqrt(x) + sp.log(x) + sp.pi)
+    assert symbolic.non_real(sp.Integer(-8) ** sp.Rational(1, 3) * x)  # 2*(-1)**(1/3)*x
+    assert not symbolic.non_real(sp.Integer(-8) ** 2 * x + sp.sqrt(2) + (-1) ** x)
 
 
 # ------------------------------------------------------------- to_sympy ---
@@ -388,6 +390,8 @@ def _graph(build):
     (lambda g, x: g.apply("add", g.apply("sqrt", x), g.apply("pow", g.const(-2.0), x, col=9)),
      "x", "(-2)**x"),
     (lambda g, x: g.apply("pow", x, x), "x", None),
+    (lambda g, x: g.apply("mul", g.apply("pow", g.const(-8.0), g.apply(
+        "div", g.const(1.0), g.const(3.0)), col=5), x), None, "(-8)**(1/3)"),
 ])
 def test_first_non_real_names_the_innermost_part(build, wrt, found):
     g, root = _graph(build)
