@@ -259,11 +259,12 @@ def _symbolic_row(sym: _Symbolic, graph: Graph, root: int, text: str, name: str,
     try:
         with symbolic.time_limit(budget.limit()):
             row = DerivativeRow(name, symbolic.to_text(simple, sym.order), finished,
-                                symbolic.to_latex(simple, sym.order))
+                                symbolic.to_latex(simple, sym.order), expr=simple)
             factored = symbolic.factored_form(simple, budget.share(parts) * 0.5)
             if factored is not None:
                 row.factored = symbolic.to_text(factored, sym.order)
                 row.factored_latex = symbolic.to_latex(factored, sym.order)
+                row.factored_expr = factored
     except symbolic.SymbolicTimeout:
         row = DerivativeRow(name, raw_text, False)
     if not finished:

@@ -185,6 +185,12 @@ def derive_markdown(report: DeriveReport) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def _align(rows: list[str]) -> list[str]:
+    """An `align*` that may break across pages (a long explanation is taller than one)."""
+    return [r"{\allowdisplaybreaks", r"\begin{align*}", " \\\\\n".join(rows),
+            r"\end{align*}}"]
+
+
 def derive_latex(report: DeriveReport) -> str:
     from gradcli import steps as explaining
     from gradcli.symbolic import symbol, to_latex
@@ -192,20 +198,24 @@ def derive_latex(report: DeriveReport) -> str:
     out = []
     by_var = {e.wrt: e for e in report.steps}
     for r in report.gradient:
-        var = to_latex(symbol(r.wrt))
-        shown = r.latex if r.derivative is not None else \
-            rf"\text{{{explaining.latex_escape(_('skipped'))}}}"
-        if r.factored_latex:
-            shown += f" = {r.factored_latex}"
-        out.append(rf"\[ \frac{{\partial f}}{{\partial {var}}} = {shown} \]")
+        lhs = rf"\frac{{\partial f}}{{\partial {to_latex(symbol(r.wrt))}}}"
+        if r.expr is not None:  # one row, or several when it would run off the page
+            rows = explaining.latex_equation(lhs, [r.expr, r.factored_expr], report.order)
+            out += _align(rows)
+        else:
+            shown = r.latex or rf"\text{{{explaining.latex_escape(_('skipped'))}}}"
+            out.append(rf"\[ {lhs} = {shown} \]")
         e = by_var.get(r.wrt)
         if e is None:
             continue
         if e.substitution is not None:
-            rows = explaining.substitution_latex(e.substitution, e.order)
-            out += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+            out += _align(explaining.substitution_latex(e.substitution, e.order))
+            values = explaining.substitution_values(e.substitution)
+            if values:
+                out += [explaining.latex_escape(_("at {point}: {values}", point=_point(report),
+                                                  values=values)), ""]
         if e.tree is not None:
-            out += [r"\begin{align*}", explaining.format_latex(e.tree, e.order), r"\end{align*}"]
+            out += _align([explaining.format_latex(e.tree, e.order)])
     rows = _value_rows(report)
     if rows:
         out += [r"\begin{tabular}{lrrrrl}",

@@ -28,6 +28,8 @@ class DerivativeRow:
     #: the derivative as a product beside the expanded form (18*x + 6 = 6*(3*x + 1))
     factored: str | None = None
     factored_latex: str | None = None
+    expr: Any = field(default=None, repr=False)  # the shown derivative (SymPy), for printers
+    factored_expr: Any = field(default=None, repr=False)
     evaluated: bool = False  # --at bound every variable: the values were asked for
     undefined: bool = False  # the derivative has no value at the point (the function has)
 

@@ -453,11 +453,13 @@ def tidy(expr: Any) -> Any:
 #: characters longer: the parentheses and the factor it pulls out
 #: (`18*x + 6 = 6*(3*x + 1)`), never a longer rearrangement.
 FACTORED_SLACK = 4
+#: Beside a sum longer than this the factored form is not shown: it would not help.
+FACTORED_MAX = 80
 
 
 def factored_form(expr: Any, seconds: float) -> sp.Expr | None:
     """A product equal to the sum `expr` and about as short, or None."""
-    if not isinstance(expr, sp.Add) or seconds <= 0:
+    if not isinstance(expr, sp.Add) or seconds <= 0 or len(to_text(expr)) > FACTORED_MAX:
         return None
     try:
         with time_limit(seconds):

@@ -761,3 +761,27 @@ def test_json_derivative_reads_back_to_the_true_derivative(text):
         if row["factored"]:
             assert same_function(parse_expr(row["factored"], local_dict=dict(local)),
                                  expected, names)
+
+
+@pytest.mark.parametrize("text", ["(x**2+1)**3", "0.5*(sigmoid(w*x+b)-y)**2",
+                                  "sigmoid(w2*sigmoid(w1*x+b1)+b2)", "a**n",
+                                  "sin(x)*cos(x)*tan(x)*tanh(x)*exp(x)*log(x)"])
+def test_latex_compiles_and_nothing_runs_off_the_page(tmp_path, text):
+    import shutil
+
+    if shutil.which("pdflatex") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdflatex is required on CI")
+        pytest.skip("pdflatex is not installed")
+    at = {"a**n": "a=0,n=2", "(x**2+1)**3": "x=2"}.get(text)
+    run = gradcli("derive", text, "--format", "latex", *(("--at", at) if at else ()))
+    assert run.code == 0, run.err
+    body = run.out if run.out.lstrip().startswith(r"\documentclass") else (
+        "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n"
+        + run.out + "\\end{document}\n")
+    (tmp_path / "d.tex").write_text(body, encoding="utf-8")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "d.log").read_text(errors="replace")
+    assert proc.returncode == 0, log[-2000:]
+    assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log

@@ -535,3 +535,28 @@ def test_rule_names_and_words_are_translated_but_json_is_not(monkeypatch):
     assert "(ZERO AT x)" in out
     data = to_json(step)
     assert data["rule"] == "chain" and data["substeps"][1]["note"] == "taken as 0 at x = 0"
+
+
+def test_latex_is_broken_to_fit_the_page():
+    """Long steps go down the left margin, long sums and products over several lines."""
+    from gradcli.steps import latex_equation, latex_lines
+    from gradcli.steps.printers import _too_wide
+
+    step = explain_text("sigmoid(w2*sigmoid(w1*x+b1)+b2)", "b1")
+    out = format_latex(step)
+    assert out.startswith(r"&\text{chain},\ u = ")
+    assert len(out.splitlines()) == len(list(walk(step)))
+    for line in out.replace("\n", " ").split(r" \\ "):
+        assert not _too_wide(line.replace(r"\Bigl(", "").replace(r"\Bigr)", "")), line
+    x = symbol("x")
+    long_sum = sum(sp.sin(k * x) * x**k for k in range(1, 12))
+    lines = latex_lines(long_sum)
+    assert len(lines) > 2 and all(not _too_wide(line) for line in lines)
+    assert lines[1].startswith("+ ")
+    long_product = sp.Mul(*(sp.sin(k * x + 1) for k in range(1, 12)))
+    lines = latex_lines(long_product)
+    assert len(lines) > 2 and lines[1].startswith(r"\cdot ")
+    assert latex_equation("f", [x**2]) == ["f &= x^{2}"]
+    assert format_latex(explain_text("(x**2+1)**3")).splitlines()[0] == (
+        r"\frac{d}{dx}\left(\left(x^{2} + 1\right)^{3}\right) &= "
+        r"6 x \left(x^{2} + 1\right)^{2} && \text{chain},\ u = x^{2} + 1 \\")

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from gradcli.steps.build import (FULL_CHECK_SIZE, MAX_DEPENDENT_NODES, MAX_STEPS, explain,
                                  skipped)
-from gradcli.steps.printers import (format_latex, format_markdown, format_text, latex_escape,
+from gradcli.steps.printers import (format_latex, format_markdown, format_text, latex_equation,
+                                    latex_escape, latex_lines,
                                     substitution_json, substitution_latex,
                                     substitution_values, substitution_view, to_json)
 from gradcli.steps.records import Chain, Explanation, Step, Substitution, walk
@@ -23,6 +24,6 @@ from gradcli.steps.verify import StepCheckError
 __all__ = [
     "FULL_CHECK_SIZE", "MAX_DEPENDENT_NODES", "MAX_STEPS", "Chain", "Explanation", "Step",
     "StepCheckError", "Substitution", "complete", "explain", "format_latex",
-    "format_markdown", "format_text", "latex_escape", "skipped", "substitution_json", "substitution_latex",
+    "format_markdown", "format_text", "latex_equation", "latex_escape", "latex_lines", "skipped", "substitution_json", "substitution_latex",
     "substitution_of", "substitution_values", "substitution_view", "to_json", "walk",
 ]

@@ -78,23 +78,131 @@ def _factor(expr: Any, order: TermOrder | None, latex: bool = False) -> str:
 
 # ------------------------------------------------------------------ LaTeX ---
 def format_latex(step: Step, order: TermOrder | None = None) -> str:
-    """`align*` rows (outermost step first, rule names as \\text{} tags), joined by \\\\."""
+    """`align*` rows, one source line per step (outermost first), joined by \\\\.
+
+    Steps that fit side by side are `d/dx(expr) &= result && \\text{rule}`; when
+    one of them would run off the page, every step is written as a block down
+    the left margin (rule, then the expression, then `= result`), long sums
+    broken between their terms, so that nothing is wider than the page.
+    """
     rows = []
     for s, _depth in walk(step):
         if s.rule == "skipped" or s.expr is None:
-            rows.append(rf"&\text{{{latex_escape(text(s.note) or _('skipped'))}}}")
+            rows.append((None, rf"\text{{{latex_escape(text(s.note) or _('skipped'))}}}", ""))
             continue
-        d = rf"\frac{{d}}{{d{to_latex(s.var)}}}"
         tag = rf"\text{{{latex_escape(_(s.rule))}}}"
         if s.chain is not None:
             tag += rf",\ {to_latex(s.chain.name)} = {to_latex(s.chain.inner, order)}"
-        rows.append(rf"{d}\left({to_latex(s.expr, order)}\right) &= "
-                    rf"{to_latex(s.result, order)} && {tag}")
-    return " \\\\\n".join(rows)
+        rows.append((s, tag, rf"\frac{{d}}{{d{to_latex(s.var)}}}"))
+    blocks = any(s is not None and _too_wide(d, to_latex(s.expr, order), "=",
+                                                to_latex(s.result, order), tag)
+                 for s, tag, d in rows)
+    out = []
+    for s, tag, d in rows:
+        if s is None:
+            out.append(f"&{tag}")
+        elif blocks:
+            out.append(_latex_block(s, tag, d, order))
+        else:
+            out.append(rf"{d}\left({to_latex(s.expr, order)}\right) &= "
+                       rf"{to_latex(s.result, order)} && {tag}")
+    return " \\\\\n".join(out)
+
+
+def _latex_block(s: Step, tag: str, d: str, order: TermOrder | None) -> str:
+    """One step down the left margin: `&rule: \\ &\\quad d/dx(...) \\ &\\qquad = ...`."""
+    expr = latex_lines(s.expr, order)
+    if len(expr) == 1:
+        lhs = [rf"{d}\left({expr[0]}\right)"]
+    else:  # \left( cannot span lines; \Bigl( and \Bigr) can
+        lhs = [rf"{d}\Bigl({expr[0]}"] + expr[1:-1] + [rf"{expr[-1]}\Bigr)"]
+    result = latex_lines(s.result, order)
+    lines = [f"&{tag}:"] + [rf"&\quad {line}" for line in lhs]
+    lines += [rf"&\qquad = {result[0]}"] + [rf"&\qquad\quad {line}" for line in result[1:]]
+    return " \\\\ ".join(lines)
+
+
+def latex_lines(expr: Any, order: TermOrder | None = None, _depth: int = 0) -> list[str]:
+    """`expr` in LaTeX on as many lines as it needs: a sum too wide for the page is
+    broken between its terms, a product between its factors, and a long term or
+    factor in turn (a sum factor in \\Bigl( \\Bigr), which may span lines)."""
+    from sympy import Add, Mul
+    from sympy.printing.precedence import PRECEDENCE
+
+    from gradcli.symbolic import LatexExpressionPrinter
+
+    whole = to_latex(expr, order)
+    if not isinstance(expr, (Add, Mul)) or not _too_wide(whole) or _depth > 8:
+        return [whole]
+    printer = LatexExpressionPrinter(order)
+    pieces: list[tuple[str, str]] = []  # (text, its prefix when it starts a line)
+    if isinstance(expr, Add):
+        for k, term in enumerate(printer._as_ordered_terms(expr)):
+            shown = printer._print(term)
+            sub = latex_lines(term, order, _depth + 1) if _too_wide(shown) else [shown]
+            if k:
+                sub[0] = f"- {sub[0][1:]}" if sub[0].startswith("-") else f"+ {sub[0]}"
+            pieces += [(line, "") for line in sub]
+    else:
+        coeff, rest = expr.as_coeff_Mul()
+        lead = "-" if coeff == -1 else "" if coeff == 1 else printer._print(coeff) + " "
+        for f in rest.as_ordered_factors():
+            shown = printer.parenthesize(f, PRECEDENCE["Mul"])
+            if isinstance(f, Add) and _too_wide(shown):
+                sub = latex_lines(f, order, _depth + 1)
+                sub = [r"\Bigl(" + sub[0], *sub[1:-1], sub[-1] + r"\Bigr)"] if len(sub) > 1 \
+                    else [shown]
+                pieces += [(sub[0], r"\cdot ")] + [(line, "") for line in sub[1:]]
+            else:
+                pieces.append((shown, r"\cdot "))
+        pieces[0] = (lead + pieces[0][0], "")
+    lines, current = [], ""
+    for piece, prefix in pieces:
+        if current and _too_wide(current, piece):
+            lines.append(current)
+            current = prefix + piece
+        else:
+            current = f"{current} {piece}".strip()
+    return lines + [current]
+
+
+def latex_equation(lhs: str, exprs: list[Any], order: TermOrder | None = None,
+                   first: str | None = None) -> list[str]:
+    """`align*` rows of `lhs = first = e1 = e2 ...` (`first` is LaTeX already, the
+    others expressions): one row when it fits, else one per row, long sums broken
+    between their terms."""
+    shown = ([first] if first else []) + [to_latex(e, order) for e in exprs if e is not None]
+    if not _too_wide(lhs, *shown):
+        return [f"{lhs} &= " + " = ".join(shown)]
+    rows = [f"{lhs} &= {first}"] if first else []
+    for e in (e for e in exprs if e is not None):
+        lines = latex_lines(e, order)
+        rows.append(("" if rows else lhs) + f" &= {lines[0]}")
+        rows += [rf"&\quad {line}" for line in lines[1:]]
+    return rows
 
 
 def latex_escape(value: str) -> str:
     return re.sub(r"([\\{}_%$#&^~])", r"\\\1", value)
+
+
+#: LaTeX commands printed as words (sin, log); other commands print one symbol.
+_WORDS = frozenset({"sin", "cos", "tan", "tanh", "log", "exp", "ln"})
+#: About this many symbols fit on one line of an article's text width.
+LINE_SYMBOLS = 44
+
+
+def _too_wide(*parts: str) -> bool:
+    """Would these LaTeX parts, side by side, run off the page?  Counts the symbols
+    that print (`\\left(` is one, `\\sigma` is one, braces none)."""
+    shown = 0
+    for part in parts:
+        bare = re.sub(r"\\(left|right|[Bb]igl|[Bb]igr)\b", "", part)
+        bare = re.sub(r"\\(frac|text|operatorname|hat|quad|qquad)\b", "", bare)
+        bare = re.sub(r"\\([A-Za-z]+)", lambda m: m.group(1) if m.group(1) in _WORDS else "x",
+                      bare)
+        shown += len(re.sub(r"[{}\s\\,&]", "", bare))
+    return shown > LINE_SYMBOLS
 
 
 # ------------------------------------------------------------------- JSON ---
@@ -141,17 +249,15 @@ def substitution_view(source: Step | Substitution | None,
 
 
 def substitution_latex(sub: Substitution, order: TermOrder | None = None) -> list[str]:
-    """The same four lines as `align*` rows."""
+    """The same four lines as `align*` rows (the last over several when long)."""
     u, x, y = sub.chain.name, sub.wrt, sub.y
     c = sub.chain
     frac = r"\frac{{d{}}}{{d{}}}".format
-    last = (rf"{frac(y, to_latex(x))} &= {_factor(c.d_outer, order, True)} \cdot "
-            rf"{_factor(c.d_inner, order, True)} = {to_latex(sub.result, order)}")
-    if sub.factored is not None:
-        last += f" = {to_latex(sub.factored, order)}"
+    product = rf"{_factor(c.d_outer, order, True)} \cdot {_factor(c.d_inner, order, True)}"
     return [rf"{to_latex(u)} &= {to_latex(c.inner, order)}",
             rf"{frac(to_latex(u), to_latex(x))} &= {to_latex(c.d_inner, order)}",
-            rf"{frac(y, to_latex(u))} &= {to_latex(c.d_outer, order)}", last]
+            rf"{frac(y, to_latex(u))} &= {to_latex(c.d_outer, order)}",
+            *latex_equation(frac(y, to_latex(x)), [sub.result, sub.factored], order, product)]
 
 
 def substitution_values(sub: Substitution) -> str | None:
