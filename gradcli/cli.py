@@ -92,6 +92,10 @@ def derive(
         None, "--at", help="Evaluate at VAR=VALUE (repeatable, or x=1,y=2)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
     steps: bool = typer.Option(True, "--steps/--no-steps", help="Show the rule steps."),
+    substitution: bool = typer.Option(
+        True, "--substitution/--no-substitution",
+        help="Show the u-substitution view (u = ..., du/dx, dy/du), with its values at "
+             "--at."),
     fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
     rtol: float = typer.Option(1e-6, "--rtol", help="Relative tolerance of the check."),
     atol: float = typer.Option(1e-9, "--atol", help="Absolute tolerance of the check."),
@@ -109,7 +113,8 @@ def derive(
         from gradcli.derive import derive as run_derive, parse_bindings
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
-                            steps=steps, rtol=rtol, atol=atol, time_budget=timeout)
+                            steps=steps, substitution=substitution, rtol=rtol, atol=atol,
+                            time_budget=timeout)
         if as_json:
             _emit_json(report.to_json())
         else:

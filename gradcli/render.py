@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gradcli.i18n import _, text
 from gradcli.report import DeriveReport
 
 console = Console(highlight=False, soft_wrap=True, markup=False)
@@ -69,96 +70,158 @@ def derive_report(report: DeriveReport, fmt: str) -> None:
         derive_text(report)
 
 
+def _check_word(r) -> str:
+    if r.undefined:
+        return _("undefined")
+    if r.kink:
+        return _("kink")
+    return _("ok") if r.ok else _("FAIL")
+
+
+def _value_headers() -> list[str]:
+    return [_("wrt"), _("symbolic"), _("reverse"), _("numeric"), _("rel error"), _("check")]
+
+
 def _value_rows(report: DeriveReport) -> list[list[str]]:
-    rows = []
-    for r in report.gradient:
-        if r.reverse is None:
-            continue
-        rows.append([r.wrt, num(r.value), num(r.reverse), num(r.numeric), err(r.rel_error),
-                     "kink" if r.kink else ("ok" if r.ok else "FAIL")])
-    return rows
+    return [[r.wrt, num(r.value), num(r.reverse), num(r.numeric), err(r.rel_error),
+             _check_word(r)] for r in report.gradient if r.evaluated]
+
+
+def _point(report: DeriveReport) -> str:
+    return ", ".join(f"{k} = {num(v)}" for k, v in report.at.items())
+
+
+def _derivative(r) -> str:
+    """`∂f/∂x = 18*x + 6 = 6*(3*x + 1)`: the derivative, and its factored form."""
+    if r.derivative is None:
+        return f"∂f/∂{r.wrt} = " + _("(symbolic skipped: time budget)")
+    shown = f"∂f/∂{r.wrt} = {r.derivative}"
+    return f"{shown} = {r.factored}" if r.factored else shown
+
+
+def _verdict(report: DeriveReport) -> str:
+    if not report.ok:
+        return _("the methods DISAGREE")
+    if any(r.kink for r in report.gradient):
+        return _("ok (at a kink the methods need not agree; see the note)")
+    if any(r.undefined for r in report.gradient):
+        return _("ok where the derivative is defined (see the note)")
+    return _("all three methods agree")
+
+
+def _substitution_lines(explanation, point: str) -> list[str]:
+    """The u-substitution lines, and their values at the point."""
+    from gradcli import steps as explaining
+
+    sub = explanation.substitution
+    lines = explaining.substitution_view(sub, explanation.order) or []
+    values = explaining.substitution_values(sub) if sub is not None else None
+    if lines and values:
+        lines.append(_("at {point}: {values}", point=point, values=values))
+    return lines
 
 
 def derive_text(report: DeriveReport) -> None:
-    from gradcli import steps as steps_mod
+    from gradcli import steps as explaining
 
     console.print(Text(f"f = {report.expression}", style="bold"))
-    step_by_var = {s["wrt"]: s for s in report.steps}
+    by_var = {e.wrt: e for e in report.steps}
     for r in report.gradient:
         console.print()
-        console.print(Text(f"∂f/∂{r.wrt} = {r.derivative or '(symbolic skipped: time budget)'}", style="bold cyan"))
+        console.print(Text(_derivative(r), style="bold cyan"))
         if r.note and not r.kink:
-            console.print(Text(f"  note: {r.note}", style="yellow"))
-        s = step_by_var.get(r.wrt)
-        if s:
-            if s["substitution"]:
-                console.print(Text("  u-substitution:", style="bold"))
-                for line in s["substitution"]:
-                    console.print(Text(f"    {line}"))
-            console.print(Text("  steps:", style="bold"))
-            for line in steps_mod.format_text(s["tree"]).splitlines():
+            console.print(Text("  " + _("note: {note}", note=text(r.note)), style="yellow"))
+        e = by_var.get(r.wrt)
+        if e is None:
+            continue
+        lines = _substitution_lines(e, _point(report))
+        if lines:
+            console.print(Text("  " + _("u-substitution:"), style="bold"))
+            for line in lines:
+                console.print(Text(f"    {line}"))
+        if e.tree is not None:
+            console.print(Text("  " + _("steps:"), style="bold"))
+            for line in explaining.format_text(e.tree, e.order).splitlines():
                 console.print(Text(f"    {line}"))
     rows = _value_rows(report)
     if rows:
         console.print()
-        point = ", ".join(f"{k} = {num(v)}" for k, v in report.at.items())
-        table = _table(f"Values at {point}",
-                       ["wrt", "symbolic", "reverse", "numeric", "rel error", "check"])
-        for row, r in zip(rows, [g for g in report.gradient if g.reverse is not None]):
-            table.add_row(*row[:-1], ok_mark(r.ok, r.kink))
+        table = _table(_("Values at {point}", point=_point(report)), _value_headers())
+        for row, r in zip(rows, [g for g in report.gradient if g.evaluated]):
+            mark = Text(row[-1], style="yellow") if r.undefined else ok_mark(r.ok, r.kink)
+            table.add_row(*row[:-1], mark)
         console.print(table)
         for r in report.gradient:
             if r.kink and r.note:
-                console.print(Text(f"∂f/∂{r.wrt}: {r.note}", style="yellow"))
+                console.print(Text(f"∂f/∂{r.wrt}: {text(r.note)}", style="yellow"))
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
+        console.print(Text(_("note: {note}", note=text(note)), style="yellow"))
     if rows:
-        kinks = any(r.kink for r in report.gradient)
-        verdict = ("the methods DISAGREE" if not report.ok else
-                   "ok (at a kink the methods need not agree; see the note)" if kinks else
-                   "all three methods agree")
-        console.print(Text(verdict, style="green" if report.ok else "bold red"))
+        console.print(Text(_verdict(report), style="green" if report.ok else "bold red"))
 
 
 def derive_markdown(report: DeriveReport) -> str:
-    from gradcli import steps as steps_mod
+    from gradcli import steps as explaining
 
-    out = [f"## Derivative of `{report.expression}`", ""]
-    step_by_var = {s["wrt"]: s for s in report.steps}
+    out = ["## " + _("Derivative of {expression}", expression=f"`{report.expression}`"), ""]
+    by_var = {e.wrt: e for e in report.steps}
     for r in report.gradient:
-        out += [f"### ∂f/∂{r.wrt}", "", f"`∂f/∂{r.wrt} = {r.derivative or '(skipped)'}`", ""]
+        out += [f"### ∂f/∂{r.wrt}", "", f"`{_derivative(r)}`", ""]
         if r.note:
-            out += [f"> {r.note}", ""]
-        s = step_by_var.get(r.wrt)
-        if s:
-            if s["substitution"]:
-                out += ["u-substitution:", "", "```"] + s["substitution"] + ["```", ""]
-            out += [steps_mod.format_markdown(s["tree"]), ""]
+            out += [f"> {text(r.note)}", ""]
+        e = by_var.get(r.wrt)
+        if e is None:
+            continue
+        lines = _substitution_lines(e, _point(report))
+        if lines:
+            out += [_("u-substitution:"), "", "```"] + lines + ["```", ""]
+        if e.tree is not None:
+            out += [explaining.format_markdown(e.tree, e.order), ""]
     rows = _value_rows(report)
     if rows:
-        point = ", ".join(f"{k} = {num(v)}" for k, v in report.at.items())
-        out += [f"### Values at {point}", "",
-                _md_table(["wrt", "symbolic", "reverse", "numeric", "rel error", "check"], rows),
-                ""]
-    out += [f"> note: {n}" for n in report.notes]
+        out += ["### " + _("Values at {point}", point=_point(report)), "",
+                _md_table(_value_headers(), rows), "", _verdict(report), ""]
+    out += ["> " + _("note: {note}", note=text(n)) for n in report.notes]
     return "\n".join(out).rstrip() + "\n"
 
 
+def _align(rows: list[str]) -> list[str]:
+    """An `align*` that may break across pages (a long explanation is taller than one)."""
+    return [r"{\allowdisplaybreaks", r"\begin{align*}", " \\\\\n".join(rows),
+            r"\end{align*}}"]
+
+
 def derive_latex(report: DeriveReport) -> str:
-    from gradcli import steps as steps_mod
+    from gradcli import steps as explaining
+    from gradcli.symbolic import symbol, to_latex
 
     out = []
-    step_by_var = {s["wrt"]: s for s in report.steps}
+    by_var = {e.wrt: e for e in report.steps}
     for r in report.gradient:
-        out.append(rf"\[ \frac{{\partial f}}{{\partial {r.wrt}}} = {r.latex} \]")
-        s = step_by_var.get(r.wrt)
-        if s:
-            out += [r"\begin{align*}", steps_mod.format_latex(s["tree"]), r"\end{align*}"]
+        lhs = rf"\frac{{\partial f}}{{\partial {to_latex(symbol(r.wrt))}}}"
+        if r.expr is not None:  # one row, or several when it would run off the page
+            rows = explaining.latex_equation(lhs, [r.expr, r.factored_expr], report.order)
+            out += _align(rows)
+        else:
+            shown = r.latex or rf"\text{{{explaining.latex_escape(_('skipped'))}}}"
+            out.append(rf"\[ {lhs} = {shown} \]")
+        e = by_var.get(r.wrt)
+        if e is None:
+            continue
+        if e.substitution is not None:
+            out += _align(explaining.substitution_latex(e.substitution, e.order))
+            values = explaining.substitution_values(e.substitution)
+            if values:
+                out += [explaining.latex_escape(_("at {point}: {values}", point=_point(report),
+                                                  values=values)), ""]
+        if e.tree is not None:
+            out += _align([explaining.format_latex(e.tree, e.order)])
     rows = _value_rows(report)
     if rows:
         out += [r"\begin{tabular}{lrrrrl}",
-                r"wrt & symbolic & reverse & numeric & rel.\ error & check \\ \hline"]
-        out += [" & ".join(row) + r" \\" for row in rows]
+                " & ".join(explaining.latex_escape(h) for h in _value_headers())
+                + r" \\ \hline"]
+        out += [" & ".join(explaining.latex_escape(c) for c in row) + r" \\" for row in rows]
         out.append(r"\end{tabular}")
     return "\n".join(out) + "\n"
 

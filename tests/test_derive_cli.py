@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -81,8 +82,10 @@ def assert_one_error_line(run: Run, json_mode: bool = True) -> str:
 
 
 def sympy_reads(derivative: str, names: list[str]):
+    """SymPy's parser with the contract's declarations (test code only)."""
     local = {n: sp.Symbol(n, real=True) for n in names}
-    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus)
+    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus,
+                 Heaviside=lambda a: sp.Heaviside(a, 0))
     return parse_expr(derivative, local_dict=local), local
 
 
@@ -355,7 +358,6 @@ def test_hostile_expressions_via_cli(hostile):
     (("x", "--wrt", "z"), "'z' is not a variable"),
     (("log(x)", "--at", "x=-1"), "log(-1)"),
     (("exp(x)", "--at", "x=1000"), "exp(1000)"),
-    (("sqrt(x)", "--at", "x=0"), "sqrt(0)"),
     (("1/x", "--at", "x=0"), "div(1, 0)"),
     (("sum(x)", ), "tensors"),
     (("x", "--rtol", "abc"), "usage"),
@@ -469,3 +471,317 @@ def test_bad_tolerances_are_usage_errors(args):
                              "--json", *args], capture_output=True, text=True)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith(f"error: {args[0]}: must be a finite number >= 0")
+
+
+# ------------------------------------------- regression: issue 7 and 8 ---
+def test_relu_at_zero_symbolic_value_is_the_subgradient_0():
+    """The step text said 0 at u = 0 while the symbolic column said 0.5."""
+    for text, at in (("relu(x)", "x=0"), ("relu(x**2 - 1)", "x=1"), ("3*relu(x)", "x=0")):
+        row = derive_json(text, "--at", at).row("x")
+        assert row["value"] == 0.0 and row["reverse"] == 0.0, (text, row)
+    out = gradcli("derive", "relu(x)", "--at", "x=0").out
+    assert "taken as 0 at x = 0" in out
+    # symbolic 0 and reverse 0; the numeric value (0.5) is not a derivative at a kink
+    assert re.search(r"^\s*x\s+0\s+0\s+0\.5\s", out, re.M), out
+
+
+def test_a_to_the_n_at_a_zero_wrt_a():
+    """Was `a**n*n/a`, "no real value here" and then "all three methods agree"."""
+    run = derive_json("a**n", "--wrt", "a", "--at", "a=0,n=2")
+    assert run.code == 0
+    row = run.row("a")
+    back, local = sympy_reads(row["derivative"], ["a", "n"])
+    a, n = local["a"], local["n"]
+    assert sp.simplify(back - n * a ** (n - 1)) == 0
+    assert back.subs({a: 0, n: 2}) == 0
+    assert row["value"] == 0.0 and row["reverse"] == 0.0 and row["numeric"] == pytest.approx(0)
+    assert row["ok"] is True and not row["note"]
+    text = gradcli("derive", "a**n", "--wrt", "a", "--at", "a=0,n=2").out
+    assert "no real value" not in text and "a**n*n/a" not in text
+
+
+def test_derivative_undefined_for_one_variable_is_reported_alone():
+    """Without --wrt the whole command exited 2 because d/dn is undefined at a = 0."""
+    run = gradcli("derive", "a**n", "--at", "a=0,n=2", "--json")
+    assert run.code == 0, run.err
+    assert run.err == ""
+    a, n = run.row("a"), run.row("n")
+    assert a["value"] == 0.0 and a["reverse"] == 0.0 and a["ok"] is True
+    assert (n["value"], n["reverse"], n["numeric"]) == (None, None, None)
+    assert "undefined" in n["note"] and n["derivative"] == "a**n*log(a)"
+    assert run.json["ok"] is True
+    text = gradcli("derive", "a**n", "--at", "a=0,n=2")
+    assert text.code == 0 and "undefined" in text.out
+    assert "all three methods agree" not in text.out
+
+
+def test_sqrt_at_zero_function_defined_derivative_not():
+    run = gradcli("derive", "sqrt(x)", "--at", "x=0", "--json")
+    assert run.code == 0, run.err
+    row = run.row("x")
+    assert (row["value"], row["reverse"], row["numeric"]) == (None, None, None)
+    assert "sqrt(0)" in row["note"]
+
+
+def test_identities_do_not_reuse_the_users_letters():
+    out = gradcli("derive", "(a+b)*c").out
+    assert "d(c*u) = c*du" not in out and "dc/da = 0" not in out
+    assert "by d(k*u) = k*du" in out and "by dk/da = 0" in out
+
+
+def test_steps_are_parenthesised():
+    out = gradcli("derive", "(x**2+1)**3").out
+    assert "[sum] d/dx (x**2 + 1) = 2*x" in out and "d/dx x**2 + 1" not in out
+
+
+def test_sums_print_in_the_order_written():
+    assert derive_json("yhat - y").json["expression"] == "yhat - y"
+    run = derive_json("0.5*(sigmoid(w*x+b)-y)**2")
+    assert run.json["expression"] == "(sigmoid(w*x + b) - y)**2/2"
+    assert "sigmoid(w*x + b) - y" in run.row("w")["derivative"]
+    assert "-y +" not in run.out and "b + w*x" not in run.out
+    out = gradcli("derive", "0.5*(sigmoid(w*x+b)-y)**2", "--wrt", "w").out
+    assert "-y +" not in out and "b + w*x" not in out
+
+
+def test_factored_form_beside_the_expanded_one():
+    row = derive_json("(3*x+1)**2").row("x")
+    assert (row["derivative"], row["factored"]) == ("18*x + 6", "6*(3*x + 1)")
+    assert derive_json("(x**2+1)**3").row("x")["factored"] is None
+    out = gradcli("derive", "(3*x+1)**2").out
+    assert "∂f/∂x = 18*x + 6 = 6*(3*x + 1)" in out
+    assert "dy/dx = 2*u * 3 = 18*x + 6 = 6*(3*x + 1)" in out
+
+
+@pytest.mark.parametrize("text", ["e**(x**2)", "exp(x**2)", "e^(x^2)"])
+def test_e_to_the_u_is_stepped_as_exp(text):
+    out = gradcli("derive", text).out
+    assert "[exp] d/du exp(u) = exp(u)    by d exp(u) = exp(u)*du" in out
+    assert "exponential" not in out and "a**u" not in out
+
+
+def test_substitution_has_its_own_option_and_values():
+    plain = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--no-steps")
+    assert plain.code == 0
+    assert "u = x**2 + 1" in plain.out and "dy/du = 3*u**2" in plain.out
+    assert "u = 5, du/dx = 4, dy/du = 75" in plain.out
+    assert "[chain]" not in plain.out
+    none = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--no-substitution")
+    assert "u-substitution" not in none.out and "du/dx" not in none.out
+    assert "[chain]" in none.out
+    run = gradcli("derive", "(x**2+1)**3", "--at", "x=2", "--json", "--no-steps")
+    (item,) = run.json["steps"]
+    assert item["tree"] is None
+    assert item["substitution"][:3] == ["u = x**2 + 1", "du/dx = 2*x", "dy/du = 3*u**2"]
+    assert item["substitution_values"] == {"u": 5.0, "du/dx": 4.0, "dy/du": 75.0,
+                                           "dy/dx": 300.0}
+    run = gradcli("derive", "x**2", "--json", "--no-steps", "--no-substitution")
+    assert run.json["steps"] == []
+
+
+def test_substitution_of_the_notes_loss():
+    """A constant times a power: `0.5*(sigmoid(w*x+b)-y)**2` had no u-substitution."""
+    run = gradcli("derive", "0.5*(sigmoid(w*x+b)-y)**2", "--wrt", "w", "--at",
+                  "x=2,w=0.5,b=0.1,y=1", "--json", "--no-steps")
+    (item,) = run.json["steps"]
+    assert item["substitution"][0] == "u = sigmoid(w*x + b) - y"
+    assert item["substitution"][2] == "df/du = u"
+    values = item["substitution_values"]
+    s = 1 / (1 + math.exp(-1.1))
+    assert values["u"] == pytest.approx(s - 1, rel=1e-12)
+    assert values["df/du"] == pytest.approx(s - 1, rel=1e-12)
+    assert values["df/dw"] == pytest.approx(run.row("w")["reverse"], rel=1e-12)
+
+
+@pytest.mark.parametrize("text", ["Heaviside(x)", "sign(x)", "3*sign(x - 1) + x"])
+def test_step_functions_have_derivative_0_with_a_note(text):
+    run = gradcli("derive", text, "--json")
+    assert run.code == 0, run.err
+    row = run.row("x")
+    assert row["derivative"] == ("1" if "+ x" in text else "0")
+    assert "does not exist" in row["note"]
+    assert "DiracDelta" not in run.out
+    assert "DiracDelta" not in gradcli("derive", text).out
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (("(0 - 1)**x",), "the derivative of (-1)**x with respect to x is not real-valued"),
+    (("x + (0 - 2)**x", "--at", "x=1"), "(-2)**x"),
+])
+def test_complex_derivatives_are_refused(args, fragment):
+    """`(-1)**x` printed `I*pi`, where I reads back as a variable."""
+    run = gradcli("derive", *args, "--json")
+    line = assert_one_error_line(run)
+    assert fragment in line
+
+
+def test_step_check_error_never_escapes(monkeypatch):
+    from gradcli.steps import build
+
+    def bad_outer(self, i, u):
+        return "power", "wrong", u**3, 2 * u**2
+
+    monkeypatch.setattr(build._Builder, "_outer", bad_outer)
+    run = gradcli("derive", "(x + 1)**3", "--at", "x=1", "--json")
+    assert run.code == 0 and "internal" not in run.err
+    assert run.json["steps"][0]["tree"]["rule"] == "skipped"
+    assert "disagreed with SymPy" in run.json["steps"][0]["tree"]["note"]
+    assert run.row("x")["value"] == 12.0
+
+
+@pytest.mark.parametrize("text, part", [
+    ("x + log(0)", "log(0)"), ("x*log(0)", "log(0)"), ("x + 0/0", "0/0"),
+    ("x*sqrt(0 - 4)", "sqrt(0 - 4)"), ("x*log(0 - 2)", "log(0 - 2)"),
+    ("(0 - 8)**(1/3)*x", "(0 - 8)**(1/3)"), ("x*sqrt(-4)", "sqrt(-4)"),
+])
+def test_undefined_constant_parts_are_exit_2_not_internal(text, part):
+    """`x + log(0)` with steps on was `error: internal: StepCheckError`; `x*sqrt(-4)`
+    printed `2*I`.  The parser may refuse them first; either way it is one exit-2
+    line naming the part."""
+    for args in ((text,), (text, "--json"), (text, "--at", "x=1", "--json")):
+        run = gradcli("derive", *args)
+        line = assert_one_error_line(run, json_mode=False)
+        assert part in line and "internal" not in line, line
+
+
+NEVER_PRINTED = ("DiracDelta", "zoo", "nan", "I*", "*I", "oo")
+
+
+@pytest.mark.parametrize("text", ["Heaviside(x)*x", "sign(x)*sin(x)", "relu(x)**2",
+                                  "abs(x)**3", "a**n", "x**x", "log(abs(x))"])
+def test_no_non_real_symbol_reaches_the_output(text):
+    for fmt in ("text", "markdown", "latex"):
+        out = gradcli("derive", text, "--format", fmt).out
+        assert not any(bad in out for bad in NEVER_PRINTED), (fmt, out)
+    out = gradcli("derive", text, "--json").out
+    assert not any(bad in out for bad in NEVER_PRINTED)
+
+
+def test_budget_covers_all_sympy_work(monkeypatch):
+    """Past the budget no SymPy work is started for the remaining variables (the
+    800-variable product took 16.5 s with a 5 s budget): counted, not timed."""
+    from gradcli import derive as derive_mod, symbolic
+
+    clock = {"now": 0.0}
+    calls = {"derivative": 0, "explain": 0}
+    real_differentiate = symbolic.differentiate
+
+    def slow_derivative(expr, x):  # once per derivative; each "takes" 3 s of the 5 s
+        calls["derivative"] += 1
+        clock["now"] += 3.0
+        return real_differentiate(expr, x)
+
+    import gradcli.steps as explaining
+
+    real_explain = explaining.explain
+
+    def counting_explain(*args, **kw):
+        calls["explain"] += 1
+        return real_explain(*args, **kw)
+
+    monkeypatch.setattr(symbolic, "differentiate", slow_derivative)
+    monkeypatch.setattr(explaining, "explain", counting_explain)
+    text = "*".join(f"sin(v{i})" for i in range(40))
+    at = {f"v{i}": 0.5 for i in range(40)}
+    report = derive_mod.derive(text, at=at, time_budget=5.0, clock=lambda: clock["now"])
+    assert calls == {"derivative": 2, "explain": 1}
+    rows = report.gradient
+    assert [r.derivative is not None for r in rows[:2]] == [True, True]
+    assert all(r.derivative is None and "budget" in str(r.note) for r in rows[2:])
+    # the numbers still come for every variable
+    expected = math.cos(0.5) * math.sin(0.5) ** 39
+    assert all(r.reverse == pytest.approx(expected, rel=1e-12) for r in rows)
+    assert report.ok
+    assert report.steps[0].tree is not None
+    assert all(e.tree is None for e in report.steps[1:])
+    assert any("explanations skipped for 39 of 40 variables" in str(n) for n in report.notes)
+
+
+# -------------------------------- the JSON derivative reads back in SymPy ---
+READ_BACK = [
+    "(x**2+1)**3", "(2*x+1)**2", "(3*x+1)**2", "exp(x**2)", "e**(x**2)", "sin(x**2)",
+    "relu(x)", "relu(x**2 - y)", "relu(x)*relu(1 - x)", "abs(x)", "abs(x - y)**3",
+    "abs(sin(x))", "sigmoid(x)", "sigmoid(w*x + b)", "0.5*(sigmoid(w*x+b)-y)**2",
+    "softplus(x*y)", "softplus(x)**2", "tanh(x)", "tanh(x*y)**2", "x/(x**2 + 1)",
+    "(x - y)/(x + y)", "sin(x)/x", "x**-2", "x**0.5", "sqrt(x**2 + 1)", "x**x", "2**x",
+    "a**n", "x**3*y**2", "ln(x)*x", "log(x**2 + 1)", "Heaviside(x)*x**2", "sign(x)*x",
+    "cos(x)*pi + e*x", "-(x**2)", "yhat - y", "1/(1 + exp(-x))", "x**1000",
+]
+
+
+def contract_locals(names):
+    """Exactly the declarations CONTRACT.md gives for reading `derivative` back."""
+    local = {n: sp.Symbol(n, real=True) for n in names}
+    local.update(sigmoid=lambda t: 1 / (1 + sp.exp(-t)), relu=lambda t: sp.Max(0, t),
+                 softplus=lambda t: sp.log(1 + sp.exp(t)),
+                 Heaviside=lambda t: sp.Heaviside(t, 0), e=sp.E, ln=sp.log)
+    return local
+
+
+def same_function(a, b, names) -> bool:
+    """Equal where both are real: exactly when simplify manages, else at 12 points."""
+    import random
+
+    if sp.simplify(a - b) == 0:
+        return True
+    rng = random.Random(11)
+    compared = 0
+    for _ in range(40):
+        point = {s: rng.choice((-1, 1)) * rng.uniform(0.2, 1.9)
+                 for s in (a - b).free_symbols}
+        try:
+            va, vb = complex(a.evalf(subs=point)), complex(b.evalf(subs=point))
+        except (TypeError, ValueError):
+            continue
+        if abs(va.imag) > 1e-12 or abs(vb.imag) > 1e-12 or va != va or vb != vb:
+            continue
+        if abs(va - vb) > 1e-9 * (1 + abs(va)):
+            return False
+        compared += 1
+        if compared == 12:
+            break
+    return compared >= 5
+
+
+@pytest.mark.parametrize("text", READ_BACK)
+def test_json_derivative_reads_back_to_the_true_derivative(text):
+    run = derive_json(text)
+    assert run.code == 0, run.err
+    names = run.json["gradient"] and [r["wrt"] for r in run.json["gradient"]]
+    local = contract_locals(names)
+    truth = parse_expr(text.replace("^", "**"), local_dict=dict(local))
+    for row in run.json["gradient"]:
+        printed = row["derivative"]
+        assert not any(bad in printed for bad in ("DiracDelta", "zoo", "nan", "I*")), printed
+        back = parse_expr(printed, local_dict=dict(local))
+        assert back.free_symbols <= set(local[n] for n in names), printed
+        expected = sp.diff(truth, local[row["wrt"]])
+        expected = expected.replace(lambda t: isinstance(t, sp.DiracDelta), lambda t: 0)
+        assert same_function(back, expected, names), (row["wrt"], printed, expected)
+        if row["factored"]:
+            assert same_function(parse_expr(row["factored"], local_dict=dict(local)),
+                                 expected, names)
+
+
+@pytest.mark.parametrize("text", ["(x**2+1)**3", "0.5*(sigmoid(w*x+b)-y)**2",
+                                  "sigmoid(w2*sigmoid(w1*x+b1)+b2)", "a**n",
+                                  "sin(x)*cos(x)*tan(x)*tanh(x)*exp(x)*log(x)"])
+def test_latex_compiles_and_nothing_runs_off_the_page(tmp_path, text):
+    import shutil
+
+    if shutil.which("pdflatex") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdflatex is required on CI")
+        pytest.skip("pdflatex is not installed")
+    at = {"a**n": "a=0,n=2", "(x**2+1)**3": "x=2"}.get(text)
+    run = gradcli("derive", text, "--format", "latex", *(("--at", at) if at else ()))
+    assert run.code == 0, run.err
+    body = run.out if run.out.lstrip().startswith(r"\documentclass") else (
+        "\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n"
+        + run.out + "\\end{document}\n")
+    (tmp_path / "d.tex").write_text(body, encoding="utf-8")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "d.tex"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    log = (tmp_path / "d.log").read_text(errors="replace")
+    assert proc.returncode == 0, log[-2000:]
+    assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log

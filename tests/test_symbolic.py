@@ -66,7 +66,69 @@ def test_floats_print_short():
 
 def test_to_latex():
     assert symbolic.to_latex(x ** 2) == "x^{2}"
-    assert "sigmoid" in symbolic.to_latex(sigmoid(x))
+    # The contract's LaTeX writes sigma for sigmoid (and H for the step function).
+    assert symbolic.to_latex(sigmoid(x)) == r"\sigma\left(x\right)"
+    assert symbolic.to_latex(sigmoid(x) ** 2) == r"\sigma^{2}\left(x\right)"
+    assert symbolic.to_latex(symbolic.heaviside(x)) == r"H\left(x\right)"
+    assert symbolic.to_latex(relu(x)) == r"\operatorname{relu}\left(x\right)"
+
+
+# ------------------------------------------------- the user's term order ---
+@pytest.mark.parametrize("text, sympy_text, written", [
+    ("yhat - y", "-y + yhat", "yhat - y"),
+    ("0.5*(sigmoid(w*x+b)-y)**2", "(-y + sigmoid(b + w*x))**2/2",
+     "(sigmoid(w*x + b) - y)**2/2"),
+    ("x**2 + 1", "x**2 + 1", "x**2 + 1"),           # numbers keep their place
+    ("1 - sigmoid(z)", "1 - sigmoid(z)", "1 - sigmoid(z)"),
+    ("b + a", "a + b", "b + a"),
+    ("x**2 + x", "x**2 + x", "x**2 + x"),           # ties keep SymPy's order
+])
+def test_sums_print_in_the_order_written(text, sympy_text, written):
+    p = parse(text)
+    expr = to_sympy(p.graph, p.root)
+    order = symbolic.term_order(p.graph, p.root)
+    assert to_text(expr) == sympy_text
+    assert to_text(expr, order) == written
+    # the same order in LaTeX
+    if text == "yhat - y":
+        assert symbolic.to_latex(expr, order) == r"\hat{y} - y"
+
+
+def test_term_order_is_reading_order_and_iterative():
+    p = parse("sigmoid(w*x + b) - y + w")
+    assert symbolic.term_order(p.graph, p.root) == {"w": 0, "x": 1, "b": 2, "y": 3}
+    g = Graph()
+    node = g.var("x")
+    for k in range(5000):  # deeper than Python's recursion limit
+        node = g.apply("add", node, g.var(f"v{k}"))
+    assert len(symbolic.term_order(g, node)) == 5001
+
+
+@pytest.mark.parametrize("expr, factored", [
+    (18 * x + 6, "6*(3*x + 1)"),
+    (8 * x + 4, "4*(2*x + 1)"),
+    (3 * x ** 2 + 2 * x, "x*(3*x + 2)"),
+    (x ** 2 - 1, None),                      # (x - 1)*(x + 1) is longer
+    (sp.cos(x) - sp.sin(x), None),           # nothing to pull out
+    (6 * x * (x ** 2 + 1) ** 2, None),       # already a product
+])
+def test_factored_form(expr, factored):
+    got = symbolic.factored_form(expr, 5.0)
+    assert (None if got is None else to_text(got)) == factored
+    if got is not None:
+        assert sp.expand(got - expr) == 0
+
+
+def test_drop_deltas_and_non_real():
+    d = sp.diff(symbolic.heaviside(x) + sp.sign(x ** 2 - 1) + x, x)
+    zeroed, where = symbolic.drop_deltas(d)
+    assert zeroed == 1 and set(where) == {x, x ** 2 - 1}
+    assert symbolic.drop_deltas(x ** 2) == (x ** 2, [])
+    assert symbolic.non_real(sp.I * x) and symbolic.non_real(sp.zoo + x)
+    assert symbolic.non_real(sp.nan) and symbolic.non_real(-sp.oo * x)
+    assert not symbolic.non_real(sp.sqrt(x) + sp.log(x) + sp.pi)
+    assert symbolic.non_real(sp.Integer(-8) ** sp.Rational(1, 3) * x)  # 2*(-1)**(1/3)*x
+    assert not symbolic.non_real(sp.Integer(-8) ** 2 * x + sp.sqrt(2) + (-1) ** x)
 
 
 # ------------------------------------------------------------- to_sympy ---
@@ -100,6 +162,27 @@ def test_to_sympy_with_tensor_leaves():
     syms = np.array([sp.Symbol(f"a{i}", real=True) for i in range(3)], dtype=object)
     expr = to_sympy(g, root, leaves={a: syms})
     assert sp.expand(expr - sum(s ** 2 for s in syms)) == 0
+
+
+def test_to_sympy_long_products_are_built_once():
+    """800 factors: one Mul, not 800 growing ones (each re-sorting the product)."""
+    p = parse("*".join(f"sin(v{i})" for i in range(800)))
+    calls = []
+    original = sp.Mul.__new__
+
+    def counting(cls, *args, **kw):
+        # a product grown one factor at a time passes the partial product back in
+        calls.append((len(args), any(isinstance(a, sp.Mul) and len(a.args) > 2
+                                     for a in args)))
+        return original(cls, *args, **kw)
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(sp.Mul, "__new__", counting):
+        expr = to_sympy(p.graph, p.root)
+    assert len(expr.args) == 800
+    assert max(n for n, _ in calls) == 800
+    assert not any(grown for _, grown in calls)
 
 
 def test_to_sympy_deep_graph_is_iterative():
@@ -140,8 +223,10 @@ def test_derivative_text_reads_back_in_gradcli(text, at):
 
 
 def _sympy_locals(names):
+    """The contract's declarations for reading a printed derivative back."""
     local = {n: sp.Symbol(n, real=True) for n in names}
-    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus)
+    local.update(sigmoid=sigmoid, relu=relu, softplus=softplus,
+                 Heaviside=lambda a: sp.Heaviside(a, 0))
     return local
 
 
@@ -230,7 +315,10 @@ def test_simplify_never_introduces_functions_the_language_lacks():
     (x ** 2, {x: 3.0}, 9.0),
     (sigmoid(x), {x: 0.0}, 0.5),
     (relu(x) + softplus(x), {x: -2.0}, math.log1p(math.exp(-2.0))),
-    (sp.Heaviside(x), {x: 0.0}, 0.5),
+    (sp.Heaviside(x), {x: 0.0}, 0.5),             # SymPy's own convention ...
+    (symbolic.heaviside(x), {x: 0.0}, 0.0),       # ... and gradcli's: H(0) = 0
+    (sp.diff(relu(x), x), {x: 0.0}, 0.0),         # relu'(0) is the subgradient 0
+    (sp.diff(sp.Abs(x), x), {x: 0.0}, 0.0),       # abs'(0) = sign(0) = 0
     (sp.E ** x, {x: 1.0}, math.e),
     (sp.Integer(7), {}, 7.0),
 ])
@@ -257,7 +345,81 @@ def test_sigmoid_relu_softplus_functions():
     assert relu(-2) == 0 and relu(3) == 3
     assert relu(sp.Symbol("p", positive=True)) == sp.Symbol("p", positive=True)
     assert relu(-sp.Symbol("p", positive=True)) == 0
-    assert sp.diff(relu(z), z) == sp.Heaviside(z)
+    assert sp.diff(relu(z), z) == sp.Heaviside(z, 0)  # subgradient 0 at 0, as the engine
+    assert sp.diff(relu(z), z).subs(z, 0) == 0
     assert sp.diff(softplus(z), z) == sigmoid(z)
     assert softplus(0) == sp.log(2)
     assert sigmoid(x).is_real and relu(x).is_real and softplus(x).is_real
+
+
+def test_time_limits_nest():
+    """An inner limit cannot outlast the outer one, and ending it re-arms the outer."""
+    start = time.perf_counter()
+    with pytest.raises(SymbolicTimeout):
+        with time_limit(0.3):
+            with time_limit(5.0):  # capped at what the outer block has left
+                while time.perf_counter() - start < 10:
+                    pass
+    assert time.perf_counter() - start < 2.0
+    start = time.perf_counter()
+    with pytest.raises(SymbolicTimeout):
+        with time_limit(0.3):
+            with time_limit(0.05):
+                pass  # ends at once: the outer limit must still fire
+            while time.perf_counter() - start < 10:
+                pass
+    assert time.perf_counter() - start < 2.0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def _graph(build):
+    """A graph built directly (the parser may refuse constant parts like log(0))."""
+    g = Graph()
+    root = build(g, g.var("x", col=1))
+    return g, root
+
+
+@pytest.mark.parametrize("build, wrt, found", [
+    (lambda g, x: g.apply("add", x, g.apply("log", g.const(0.0), col=5)), None, "log(0)"),
+    (lambda g, x: g.apply("mul", x, g.apply("sqrt", g.const(-4.0), col=3)), None,
+     "sqrt(-4)"),
+    (lambda g, x: g.apply("div", x, g.apply("sub", x, x), col=2), None, "x/0"),
+    (lambda g, x: g.apply("add", g.apply("pow", x, g.const(2.0)), g.const(1.0)), None, None),
+    (lambda g, x: g.apply("add", g.apply("pow", g.const(-1.0), x, col=8), x), "x",
+     "(-1)**x"),
+    (lambda g, x: g.apply("add", g.apply("sqrt", x), g.apply("pow", g.const(-2.0), x, col=9)),
+     "x", "(-2)**x"),
+    (lambda g, x: g.apply("pow", x, x), "x", None),
+    (lambda g, x: g.apply("mul", g.apply("pow", g.const(-8.0), g.apply(
+        "div", g.const(1.0), g.const(3.0)), col=5), x), None, "(-8)**(1/3)"),
+])
+def test_first_non_real_names_the_innermost_part(build, wrt, found):
+    g, root = _graph(build)
+    got = symbolic.first_non_real(g, root, wrt)
+    if found is None:
+        assert got is None
+    else:
+        text, col = got
+        assert text == found and col is not None
+
+
+def test_differentiate_long_products_in_one_pass():
+    """SymPy's product rule rebuilds each term one factor at a time (quadratic):
+    differentiate builds each term with one Mul and agrees with sympy.diff."""
+    import unittest.mock
+
+    vs = [symbol(f"v{i}") for i in range(60)]
+    expr = sp.Mul(*(sp.sin(v) for v in vs)) * vs[3] ** 2
+    for v in (vs[0], vs[3], x):
+        assert sp.expand(symbolic.differentiate(expr, v) - sp.diff(expr, v)) == 0
+    grown = []
+    original = sp.Mul.__new__
+
+    def counting(cls, *args, **kw):
+        grown.append(any(isinstance(a, sp.Mul) and len(a.args) > 2 for a in args))
+        return original(cls, *args, **kw)
+
+    with unittest.mock.patch.object(sp.Mul, "__new__", counting):
+        symbolic.differentiate(expr, vs[7])
+    assert not any(grown)
+    assert symbolic.differentiate(x ** 2 * y, x) == 2 * x * y  # short: sympy.diff itself
