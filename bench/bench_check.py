@@ -246,11 +246,11 @@ def isolated(fn_name: str, *args, timeout: float = 1800):
 
 def fast_vs_full(path: str, repeat: int = 7) -> dict:
     """In-process layers.numeric_gradients: fast mode (threshold 0) vs full, medians."""
-    from gradcli import layers, reverse, spec as specs
+    from gradcli import engine, layers, spec as specs
 
     spec = specs.load(path)
-    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
-    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    values = engine.forward(spec.graph, spec.bindings, spec.loss)
+    back = engine.backward(spec.graph, values, spec.loss, list(spec.params.values()))
     saved = layers.FULL_MODE_MAX_PARAMS
     t_fast, t_full, note = [], [], ""
     try:
@@ -277,11 +277,11 @@ def profile_check(path: str, full: bool) -> str:
 
 
 def profile_fast(path: str) -> str:
-    from gradcli import layers, reverse, spec as specs
+    from gradcli import engine, layers, spec as specs
 
     spec = specs.load(path)
-    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
-    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    values = engine.forward(spec.graph, spec.bindings, spec.loss)
+    back = engine.backward(spec.graph, values, spec.loss, list(spec.params.values()))
 
     def fast_numeric():
         layers.FULL_MODE_MAX_PARAMS = 0

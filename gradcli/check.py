@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcli import numeric, reverse
+from gradcli import engine, numeric
 from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.ops import OPS
 from gradcli.spec import Spec
@@ -113,7 +113,7 @@ def _locate(spec: Spec, exc: GradcliError) -> None:
     values = None
     for name, nid in order:  # the first expression whose forward pass fails
         try:
-            values = reverse.forward(spec.graph, spec.bindings, nid)
+            values = engine.forward(spec.graph, spec.bindings, nid)
         except GradcliError:
             where, failed = _node_where(spec, name), name
             break
@@ -123,7 +123,7 @@ def _locate(spec: Spec, exc: GradcliError) -> None:
             if not _is_scalar(values[nid]):
                 continue
             try:
-                reverse.backward(spec.graph, values, nid, params)
+                engine.backward(spec.graph, values, nid, params)
             except GradcliError:
                 where, failed = _node_where(spec, name), name
                 break
@@ -155,13 +155,13 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None, symbolic_budget
     g = spec.graph
     # every named value (a node defined after the loss is still shown), then the loss
     last = max([spec.loss, *spec.named.values()])
-    values = reverse.forward(g, spec.bindings, last, point=_point(spec))
+    values = engine.forward(g, spec.bindings, last, point=_point(spec))
     loss = values[spec.loss]
     if not _is_scalar(loss):
         raise NonFiniteError(f"the loss must be a scalar, but it has shape {_shape(loss)} "
                              f"(use sum() or mean())", spec.where("loss"))
     param_ids = list(spec.params.values())
-    back = reverse.backward(g, values, spec.loss, param_ids)
+    back = engine.backward(g, values, spec.loss, param_ids)
     timings = {"forward+backward": time.perf_counter() - t0}
 
     t1 = time.perf_counter()
@@ -225,7 +225,7 @@ def _numeric_graph(spec: Spec, values: list, progress) -> tuple[dict, dict, dict
         kink_nodes = [i for i in dependents if OPS[g.nodes[i].op].kink is not None]
         base = values[nid]
 
-        replay = reverse.replayer(g, dependents, spec.loss)
+        replay = engine.replayer(g, dependents, spec.loss)
 
         def loss_at(v, nid=nid, replay=replay):
             return replay(values, {nid: v})[spec.loss]
@@ -288,7 +288,7 @@ def _near_kink(g, values, nid, base, h, dependents, kink_nodes) -> bool:
         if _is_scalar(a) and a == 0.0:
             return True
     for t in (base - h, base + h):
-        moved = reverse.reforward(g, values, {nid: t}, max(kink_nodes), dependents)
+        moved = engine.reforward(g, values, {nid: t}, max(kink_nodes), dependents)
         for i in kink_nodes:
             a, b = values[g.nodes[i].args[0]], moved[g.nodes[i].args[0]]
             if _is_scalar(a) and ((a > 0) != (b > 0) or (a < 0) != (b < 0)):
@@ -491,5 +491,5 @@ def _descent_step(spec: Spec, report: CheckReport, rate: float) -> None:
         bindings[nid] = new
         report.update.append({"name": p.name, "old": old, "grad": p.reverse, "new": new})
     report.lr = rate
-    # reverse.forward suppresses numpy warnings itself where arrays are involved
-    report.loss_after = reverse.forward(spec.graph, bindings, spec.loss)[spec.loss]
+    # engine.forward suppresses numpy warnings itself where arrays are involved
+    report.loss_after = engine.forward(spec.graph, bindings, spec.loss)[spec.loss]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import time
 
-from gradcli import numeric, reverse
+from gradcli import engine, numeric
 from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.graph import Graph
 from gradcli.ops import OPS
@@ -52,7 +52,7 @@ def constant_value(text: str, where: str) -> float:
 
     parsed = parse(text, resolve=no_names, where=where)
     try:
-        return reverse.forward(parsed.graph, {}, parsed.root)[parsed.root]
+        return engine.forward(parsed.graph, {}, parsed.root)[parsed.root]
     except NonFiniteError as exc:
         raise NonFiniteError(exc.what, where) from None
 
@@ -177,7 +177,7 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
     ids = {name: graph.variables[name] for name in at}
     bindings = {ids[n]: float(v) for n, v in at.items()}
     wrt = [graph.variables[n] for n in targets]
-    _, grads, back = reverse.gradient(graph, bindings, root, wrt, point=point)
+    _, grads, back = engine.gradient(graph, bindings, root, wrt, point=point)
     results = {}
     for name, node_id, grad in zip(targets, wrt, grads):
         # Only kinks on a path from this variable affect its derivative.
@@ -186,7 +186,7 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
         def f(t: float, node_id=node_id) -> float:
             moved = dict(bindings)
             moved[node_id] = t
-            return reverse.forward(graph, moved, root, point)[root]
+            return engine.forward(graph, moved, root, point)[root]
 
         try:
             diff = numeric.central_difference(f, bindings[node_id])
@@ -204,12 +204,12 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
 def _kink_crossed(graph: Graph, root: int, bindings: dict[int, float], node_id: int,
                   h: float) -> list[str]:
     """Kink ops (relu, abs) whose argument changes sign within the FD step."""
-    base = reverse.forward(graph, bindings, root)
+    base = engine.forward(graph, bindings, root)
     crossed = set()
     for t in (bindings[node_id] - h, bindings[node_id] + h):
         moved = dict(bindings)
         moved[node_id] = t
-        vals = reverse.forward(graph, moved, root)
+        vals = engine.forward(graph, moved, root)
         for i in range(root + 1):
             node = graph.nodes[i]
             if node.op in OPS and OPS[node.op].kink is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradcli import reverse
+from gradcli import engine
 from gradcli.errors import GradcliError
 from gradcli.spec import Spec
 
@@ -152,8 +152,8 @@ def _forward_diagnosis(spec: Spec, values: list, param: str, expected: Any,
         flags = spec.graph.depends_on({nid}, spec.loss)
         dependents = [i for i in range(spec.loss + 1) if flags[i] and i != nid]
         try:
-            moved = reverse.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
-            back = reverse.backward(spec.graph, moved, spec.loss, [pid])
+            moved = engine.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
+            back = engine.backward(spec.graph, moved, spec.loss, [pid])
         except Exception:  # a student's value may leave the domain: no diagnosis then
             continue
         grad = back.adjoint[pid]
@@ -178,7 +178,7 @@ def _forward_value_diagnosis(spec: Spec, values: list, name: str, expected: Any,
             continue
         dependents = [i for i in range(target + 1) if flags[i] and i != nid]
         try:
-            moved = reverse.reforward(spec.graph, values, {nid: given}, target, dependents)
+            moved = engine.reforward(spec.graph, values, {nid: given}, target, dependents)
         except Exception:  # a student's value may leave the domain: no diagnosis then
             continue
         if near(expected, moved[target]):

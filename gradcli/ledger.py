@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gradcli import reverse
+from gradcli import engine
 from gradcli.spec import Spec
 
 MAX_SYMBOLIC_EDGES = 300  # above this many edges, local derivatives are numbers only
@@ -43,7 +43,7 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
         cid = ids[consumer]
         if not _scalar(values[cid]):
             continue
-        partials = reverse.local_partials(spec.graph, values, cid, named_ids - {cid})
+        partials = engine.local_partials(spec.graph, values, cid, named_ids - {cid})
         for p in producers:
             # an alias (`n0: w`) is the same node: its local derivative is 1
             result[(consumer, p)] = 1.0 if ids[p] == cid else partials.get(ids[p], 0.0)

@@ -11,7 +11,7 @@ Conventions
 - `forward(*args)` takes floats or arrays and returns a float or an array.
 - `vjp[i](g, out, *args)` returns the gradient for argument i in the
   *broadcast* shape of the output; the engine sums it back to the argument's
-  own shape (one place for broadcasting, see `reverse.unbroadcast`).
+  own shape (one place for broadcasting, see `engine.unbroadcast`).
 - `sympy(S, *args)` builds the SymPy counterpart; `S` is the namespace from
   `symbolic.sympy_namespace()` (SymPy plus gradcli's sigmoid/relu/softplus),
   so this module never imports SymPy.

@@ -11,7 +11,7 @@ from gradcli import parse as parse_mod
 from gradcli.errors import ExpressionError, GradcliError, LimitError
 from gradcli.graph import CONST, VAR, Graph
 from gradcli.parse import parse
-from gradcli.reverse import forward
+from gradcli.engine import forward
 
 
 def value(text: str, **at: float) -> float:

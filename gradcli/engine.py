@@ -210,13 +210,8 @@ def unbroadcast(grad: Value, like: Value) -> Value:
 
 
 def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
-             record: bool = False, point: str = "", stop: set[int] | None = None) -> Backward:
-    """dL/dnode for every node between `wrt` and `root` (L = node `root`).
-
-    Nodes in `stop` (other than the root) receive their adjoint but do not pass
-    it on: the partial derivatives of `root` with those nodes held as leaves,
-    which is what a chain-rule ledger edge is.
-    """
+             record: bool = False, point: str = "") -> Backward:
+    """dL/dnode for every node between `wrt` and `root` (L = node `root`)."""
     wrt = set(wrt)
     if _uses_arrays(values[: root + 1]):
         import numpy as np
@@ -225,19 +220,18 @@ def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
             # NaN and infinity propagate through every VJP (sums and products
             # with g), so scanning the results is enough; only if one is not
             # finite does a careful pass find the op that produced it.
-            result = _backward(graph, values, root, wrt, record, point, stop, careful=False)
+            result = _backward(graph, values, root, wrt, record, point, careful=False)
             if all(result.adjoint[w] is None or _finite(result.adjoint[w])
                    for w in wrt if w <= root):
                 return result
-            return _backward(graph, values, root, wrt, record, point, stop, careful=True)
-    return _backward(graph, values, root, wrt, record, point, stop, careful=True)
+            return _backward(graph, values, root, wrt, record, point, careful=True)
+    return _backward(graph, values, root, wrt, record, point, careful=True)
 
 
 def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
-              record: bool, point: str, stop: set[int] | None, careful: bool) -> Backward:
+              record: bool, point: str, careful: bool) -> Backward:
     nodes = graph.nodes
     needs = graph.depends_on(wrt, root)
-    stop = stop or set()
     adjoint: list[Any] = [None] * (root + 1)
     seed = values[root]
     if not isinstance(seed, float):
@@ -249,7 +243,7 @@ def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
     for i in range(root, -1, -1):
         g = adjoint[i]
         node = nodes[i]
-        if g is None or not node.args or (i in stop and i != root):
+        if g is None or not node.args:
             continue
         op = OPS[node.op]
         args = [values[a] for a in node.args]

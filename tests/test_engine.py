@@ -12,7 +12,7 @@ from sympy.parsing.sympy_parser import parse_expr
 from gradcli.errors import NonFiniteError
 from gradcli.graph import Graph
 from gradcli.parse import parse
-from gradcli.reverse import backward, forward, gradient, unbroadcast
+from gradcli.engine import backward, forward, gradient, unbroadcast
 from gradcli.symbolic import relu, sigmoid, softplus
 
 
