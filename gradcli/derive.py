@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import time
 
-from gradcli import engine, numeric
+from gradcli import engine, numeric, verdict
 from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.graph import Graph
+from gradcli.i18n import M
 from gradcli.ops import OPS
 from gradcli.parse import parse
 from gradcli.report import DerivativeRow, DeriveReport
@@ -96,7 +97,7 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
         report.notes.append(f"values need every variable bound; missing: {', '.join(missing)}")
     point = ", ".join(f"{k}={_num(v)}" for k, v in at.items())
     try:
-        engine = _engine_results(graph, root, targets, at, point) if bound else {}
+        engine_rows = _engine_results(graph, root, targets, at, point) if bound else {}
     except GradcliError as exc:  # point at the operation in the expression
         if exc.where and exc.where.startswith("column ") and not exc.detail and "\n" not in text:
             col = int(exc.where.split()[1])
@@ -107,7 +108,7 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
         share = left() / (len(targets) - i)
         row = _symbolic_row(expr, name, share, left)
         if bound:
-            _fill_values(row, row.raw, engine[name], at, rtol, atol, left)
+            _fill_values(row, row.raw, engine_rows[name], at, rtol, atol, left)
         report.gradient.append(row)
         if steps and expr is not None and deadline - time.monotonic() > 0.01:
             report.steps.append(_steps_for(graph, root, name, min(share, left())))
@@ -173,54 +174,42 @@ def _num(v: float) -> str:
 
 def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, float],
                     point: str) -> dict[str, dict]:
-    """Reverse-mode gradient and central differences for every target."""
+    """Reverse-mode gradient and central differences for every target, with the kinks
+    at the point ("kinks") and those crossed within the finite-difference step ("crossing")."""
     ids = {name: graph.variables[name] for name in at}
     bindings = {ids[n]: float(v) for n, v in at.items()}
     wrt = [graph.variables[n] for n in targets]
     _, grads, back = engine.gradient(graph, bindings, root, wrt, point=point)
+    base = engine.forward(graph, bindings, root, point)
     results = {}
     for name, node_id, grad in zip(targets, wrt, grads):
         # Only kinks on a path from this variable affect its derivative.
         on_path = graph.depends_on({node_id}, root)
         kink_ops = sorted({graph.nodes[k].op for k in back.kinks if on_path[k]})
-        def f(t: float, node_id=node_id) -> float:
+        watch = numeric.KinkWatch(graph, base, [i for i in range(root + 1) if on_path[i]])
+
+        def f(t: float, node_id=node_id, watch=watch) -> float:
             moved = dict(bindings)
             moved[node_id] = t
-            return engine.forward(graph, moved, root, point)[root]
+            values = engine.forward(graph, moved, root, point)
+            watch.seen(values)
+            return values[root]
 
         try:
             diff = numeric.central_difference(f, bindings[node_id])
-            crossing = _kink_crossed(graph, root, bindings, node_id, diff.step)
-            found, error = diff.value, diff.error
+            found, error, skipped = diff.value, diff.error, None
         except NonFiniteError as exc:  # the point is fine; the FD step is not
-            found, error, crossing = None, None, []
-            kink_ops = kink_ops + [f"numeric skipped: every finite-difference step leaves "
-                                   f"the domain ({exc.what})"]
+            found, error = None, None
+            skipped = M("numeric skipped: every finite-difference step leaves the domain "
+                        "({reason})", reason=exc.what)
         results[name] = {"reverse": grad, "numeric": found, "error": error,
-                         "kinks": kink_ops, "crossing": crossing}
+                         "kinks": kink_ops, "crossing": sorted(watch.ops), "skipped": skipped}
     return results
 
 
-def _kink_crossed(graph: Graph, root: int, bindings: dict[int, float], node_id: int,
-                  h: float) -> list[str]:
-    """Kink ops (relu, abs) whose argument changes sign within the FD step."""
-    base = engine.forward(graph, bindings, root)
-    crossed = set()
-    for t in (bindings[node_id] - h, bindings[node_id] + h):
-        moved = dict(bindings)
-        moved[node_id] = t
-        vals = engine.forward(graph, moved, root)
-        for i in range(root + 1):
-            node = graph.nodes[i]
-            if node.op in OPS and OPS[node.op].kink is not None:
-                a, b = base[node.args[0]], vals[node.args[0]]
-                if (a > 0) != (b > 0) or (a < 0) != (b < 0):
-                    crossed.add(node.op)
-    return sorted(crossed)
-
-
-def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
+def _fill_values(row: DerivativeRow, raw, engine_row: dict, at: dict[str, float],
                  rtol: float, atol: float, left) -> None:
+    """The value three ways, and the one verdict on them (`verdict.compare`)."""
     from gradcli import symbolic
 
     values = {symbolic.symbol(k): v for k, v in at.items()}
@@ -230,46 +219,29 @@ def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
             with symbolic.time_limit(left()):
                 row.value = symbolic.evaluate(raw, values)
         except symbolic.SymbolicTimeout as exc:
-            row.note = f"symbolic value skipped: {exc.reason}"
-    row.reverse = float(engine["reverse"])
-    skipped = [k for k in engine["kinks"] if k.startswith("numeric skipped")]
-    if engine["numeric"] is None:
-        row.note = skipped[0]
-        agree_numeric = True
-        pairs = [] if row.value is None else [(row.value, row.reverse)]
-    else:
-        row.numeric = float(engine["numeric"])
-        row.numeric_error = float(engine["error"])
-        pairs = [(row.reverse, row.numeric)]
-        if row.value is not None:
-            pairs += [(row.value, row.reverse), (row.value, row.numeric)]
-        # The numeric estimate is trusted only to its own error estimate.
-        slack = max(atol, 4.0 * row.numeric_error)
-        agree_numeric = all(numeric.close(a, b, rtol, slack)
-                            for a, b in pairs[:1] + pairs[2:])
-    row.rel_error = max((numeric.rel_error(a, b) for a, b in pairs), default=0.0)
-    agree_symbolic = row.value is None or numeric.close(row.value, row.reverse, rtol, atol)
-    row.ok = agree_numeric and agree_symbolic
-    row.band = numeric.band(row.rel_error)
-    if row.ok and row.band in ("suspicious", "wrong"):
-        row.band = "within atol"  # tiny values: the absolute tolerance decided
-    if row.value is not None and agree_symbolic and not agree_numeric:
-        # reverse = symbolic != numeric: the finite difference is what is off
-        row.ok = True
-        row.band = "fd-artefact"
-        row.note = ("finite-difference artefact (step, precision or kink): reverse mode "
-                    "and SymPy agree")
-    kinks = [k for k in engine["kinks"] if not k.startswith("numeric skipped")] \
-        or engine["crossing"]
+            row.note = M("symbolic value skipped: {reason}", reason=exc.reason)
+    row.reverse = float(engine_row["reverse"])
+    if engine_row["numeric"] is not None:
+        row.numeric = float(engine_row["numeric"])
+        row.numeric_error = float(engine_row["error"])
+    kinks = engine_row["kinks"] or engine_row["crossing"]
+    v = verdict.compare(row.reverse, row.numeric, row.numeric_error, row.value, bool(kinks),
+                        rtol, atol)
+    row.verdict = v
+    row.ok, row.band, row.rel_error, row.kink = v.ok, v.band, v.rel_error, bool(kinks)
     if kinks:
-        row.kink = True
-        row.band = "kink"
-        where = "at" if engine["kinks"] else "within the finite-difference step of"
-        row.note = (f"{' and '.join(kinks)} is {where} its kink (argument 0): the engine "
-                    f"uses the subgradient 0; the numeric value is not a derivative there")
-        row.ok = True  # a kink is reported as such, not as a failed check
-    elif row.value is None and raw is not None and not row.note and pairs:
-        row.note = "the symbolic derivative has no real value here"
+        where = M("at") if engine_row["kinks"] else M("within the finite-difference step of")
+        row.note = M("{ops} is {where} its kink (argument 0): the engine uses the subgradient "
+                     "0; the numeric value is not a derivative there", ops=" and ".join(kinks),
+                     where=where)
+    elif engine_row["skipped"] is not None:
+        row.note = engine_row["skipped"]
+    elif v.cause is not None:
+        row.note = v.attribution
+    elif row.value is None and raw is not None and not row.note:
+        row.note = M("the symbolic derivative has no real value here")
+    elif v.note is not None and not row.note:
+        row.note = v.note
 
 
 def _steps_for(graph: Graph, root: int, name: str, budget: float) -> dict:

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from checkcli import check_json, cli, write
-from gradcli import check, layers, spec
+from gradcli import check, spec
+from gradcli.dense import numeric as dense_numeric, table
 from gradcli.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,15 +120,15 @@ def test_class_indices_and_one_hot_agree(tmp_path):
 
 # ------------------------------------------- every activation x loss pair ---
 REGRESSION = ("squared_error", "half_squared_error", "mse")
-COMBOS = ([(act, loss) for act in layers.ACTIVATIONS for loss in REGRESSION]
+COMBOS = ([(act, loss) for act in table.ACTIVATIONS for loss in REGRESSION]
           + [(act, loss) for act in ("sigmoid", "softmax")
              for loss in ("binary_cross_entropy", "cross_entropy")])
 HIDDEN = ("sigmoid", "tanh", "relu", "linear")
 
 
 def test_combos_cover_every_activation_and_loss():
-    assert {a for a, _ in COMBOS} == set(layers.ACTIVATIONS)
-    assert {l for _, l in COMBOS} == set(layers.LOSSES)
+    assert {a for a, _ in COMBOS} == set(table.ACTIVATIONS)
+    assert {l for _, l in COMBOS} == set(table.LOSSES)
 
 
 @pytest.mark.parametrize("i,out,loss", [(i, a, l) for i, (a, l) in enumerate(COMBOS)],
@@ -276,11 +277,11 @@ def test_mnist_spec_passes_quickly():
 
 # ----------------------------------------------------------- fast mode ---
 def test_fast_mode_above_limit(monkeypatch):
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     report = run(SPECS / "net_231_sigmoid.yaml")  # 13 parameters
     assert report.ok
-    assert report.extra["mode"] == "fast"
-    notes = " ".join(report.notes)
+    assert report.mode == "fast"
+    notes = " ".join(map(str, report.notes))
     assert "fast mode" in notes
     assert "random directions" in notes
     assert "direction seed" in notes and "ok" in notes
@@ -292,7 +293,7 @@ def test_fast_mode_above_limit(monkeypatch):
 
 
 def test_full_flag_forces_full_mode(monkeypatch):
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     code, report = check_json(SPECS / "net_231_sigmoid.yaml", "--full")
     assert code == 0 and report["mode"] == "full"
     code, report = check_json(SPECS / "net_231_sigmoid.yaml")
@@ -332,7 +333,7 @@ def test_broken_vjp_detected_in_layer_form(monkeypatch):
 
 def test_broken_vjp_detected_in_fast_mode(monkeypatch):
     broken_sigmoid(monkeypatch)
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     code, report = check_json(SPECS / "net_231_sigmoid.yaml")
     assert code == 1
     assert report["mode"] == "fast"

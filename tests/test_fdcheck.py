@@ -1,4 +1,4 @@
-"""Tests of gradcli.mlpcheck: forward loss, full-mode incremental differences, fast mode."""
+"""Tests of gradcli.dense.fdcheck: forward loss, full-mode incremental differences, fast mode."""
 from __future__ import annotations
 
 import zlib
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from gradcli.errors import GradcliError, NonFiniteError
-from gradcli.mlpcheck import (
+from gradcli.dense.fdcheck import (
     EPS,
     Layer,
     directional_check,
@@ -51,7 +51,7 @@ def ref_forward(layers, x):
 
 
 def backprop(layers, x, y, loss):
-    """dL/dW_k, dL/db_k by hand (no mlpcheck code)."""
+    """dL/dW_k, dL/db_k by hand (no fdcheck code)."""
     zs, acts = ref_forward(layers, x)
     B, K = y.shape
     z, a, out = zs[-1], acts[-1], layers[-1].activation
