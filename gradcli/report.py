@@ -64,6 +64,8 @@ def _plain(value: Any) -> Any:
         return value if value == value and abs(value) != float("inf") else None
     if isinstance(value, Msg):
         return value.english()
+    if getattr(value, "dtype", None) is not None and value.dtype.kind in "fb":
+        return _plain_array(value)
     tolist = getattr(value, "tolist", None)
     if tolist is not None:
         return _plain(tolist())
@@ -72,6 +74,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return value
+
+
+def _plain_array(a: Any) -> Any:
+    """A float or bool array as nested lists, NaN and infinity as None (vectorised: a
+    million entries must not cost a Python call each)."""
+    import numpy as np
+
+    if a.dtype.kind == "b":
+        return a.tolist()
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.tolist()
+    shown = a.astype(object)
+    shown[~finite] = None
+    return shown.tolist()
 
 
 @dataclass
