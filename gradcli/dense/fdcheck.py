@@ -458,6 +458,7 @@ class FullCheck:
 
     grads: list[tuple[np.ndarray, np.ndarray]]  # [(dW1, db1), ...]
     kinks: list[tuple[np.ndarray, np.ndarray]]  # boolean masks of the same shapes
+    loss: float = 0.0  # L at the unperturbed parameters
 
     def crossed(self) -> list[tuple[str, list[int]]]:
         """Per tensor with kinks, the units (rows of W, entries of b) whose steps crossed one."""
@@ -498,7 +499,7 @@ def numeric_check(layers: Sequence[Layer], x, y, loss: str, step: float | None =
             masks.append(crossed.reshape(p.shape))
         grads.append((pair[0], pair[1]))
         kinks.append((masks[0], masks[1]))
-    return FullCheck(grads, kinks)
+    return FullCheck(grads, kinks, net.value)
 
 
 def numeric_gradients(layers: Sequence[Layer], x, y, loss: str, step: float | None = None,

@@ -52,13 +52,24 @@ def _full(spec, layers: list, progress) -> NumericResult:
     x, y, loss = _data(spec)
     found = fdcheck.numeric_check(layers, x, y, loss, progress=progress)
     result = NumericResult(mode="full")
-    for k, ((dW, db), (kW, kb)) in enumerate(zip(found.grads, found.kinks), start=1):
+    for k, ((dW, db), (kW, kb), L) in enumerate(zip(found.grads, found.kinks, layers), start=1):
         result.grads[f"W{k}"], result.grads[f"b{k}"] = dW, db
         result.kinks[f"W{k}"], result.kinks[f"b{k}"] = kW, kb
-        result.errors[f"W{k}"] = result.errors[f"b{k}"] = 0.0
+        result.errors[f"W{k}"] = _rounding(found.loss, L.W)
+        result.errors[f"b{k}"] = _rounding(found.loss, L.b)
     for name, units in found.crossed():
         result.notes.append(_kink_note(name, units))
     return result
+
+
+def _rounding(loss: float, theta: Any) -> Any:
+    """The rounding floor of a plain central difference, EPS |L| / h per entry (its
+    truncation error, O(h^2), is not estimated)."""
+    import numpy as np
+
+    from gradcli.dense.fdcheck import CBRT_EPS, EPS
+
+    return EPS * max(abs(loss), 1e-300) / (CBRT_EPS * np.maximum(1.0, np.abs(theta)))
 
 
 def _kink_note(name: str, units: list[int]):
