@@ -17,8 +17,8 @@ import typer
 import typer.core
 
 from gradcli import __version__
-from gradcli.errors import GradcliError
-from gradcli.i18n import _
+from gradcli.errors import GradcliError, escape
+from gradcli.i18n import M, _
 
 app = typer.Typer(
     add_completion=False,
@@ -53,17 +53,18 @@ def _fail(exc: BaseException) -> int:
             print(exc.detail, file=sys.stderr)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        print("error: gradcli: interrupted", file=sys.stderr)
+        print("error: gradcli: " + _("interrupted"), file=sys.stderr)
         code = 130
     elif isinstance(exc, RecursionError):
-        print("error: input: nested too deeply for this machine", file=sys.stderr)
+        print("error: input: " + _("nested too deeply for this machine"), file=sys.stderr)
         code = 2
     elif isinstance(exc, MemoryError):
-        print("error: input: too large (out of memory)", file=sys.stderr)
+        print("error: input: " + _("too large (out of memory)"), file=sys.stderr)
         code = 2
     else:
-        print(f"error: internal: {type(exc).__name__}: {exc} "
-              f"(rerun with --debug for a traceback)", file=sys.stderr)
+        print("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
+                                      kind=type(exc).__name__, what=escape(exc)),
+              file=sys.stderr)
         code = 2
     if _debug:
         import traceback
@@ -175,7 +176,7 @@ def check(
     global _debug
     _debug = debug
     if lr is not None and not lr > 0:
-        raise typer.Exit(_fail(GradcliError("must be a positive number", "--lr")))
+        raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
         _check_tolerances(rtol, atol, timeout)
     except GradcliError as exc:
@@ -207,7 +208,7 @@ def check(
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
     for name, value in (("--rtol", rtol), ("--atol", atol), ("--timeout", timeout)):
         if not value >= 0 or value == float("inf"):
-            raise GradcliError(f"must be a finite number >= 0, got {value}", name)
+            raise GradcliError(M("must be a finite number >= 0, got {value}", value=value), name)
 
 
 def _progress():
@@ -247,10 +248,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(_fail(exc))
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gradcli`: help is the message
             print(message())
-            print("error: usage: no command given (see gradcli --help)", file=sys.stderr)
+            print("error: usage: " + _("no command given (see gradcli --help)"), file=sys.stderr)
             sys.exit(2)
         first = message().strip().splitlines() or [""]
-        print(f"error: usage: {first[0]} (see gradcli --help)", file=sys.stderr)
+        print("error: usage: " + _("{message} (see gradcli --help)", message=first[0]),
+              file=sys.stderr)
         code = 2
     except KeyboardInterrupt as exc:
         code = _fail(exc)

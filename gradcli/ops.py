@@ -140,9 +140,7 @@ def _matmul_vjp_b(g, out, a, b):
         return g * a
     if a.ndim == 1:
         return np.multiply.outer(a, g)
-    if b.ndim == 1:
-        return np.swapaxes(a, -1, -2) @ g
-    return np.swapaxes(a, -1, -2) @ g
+    return np.swapaxes(a, -1, -2) @ g  # (m, k) @ (k,) and (m, k) @ (k, n) alike
 
 
 def _pow(a: Value, b: Value) -> Value:

@@ -10,7 +10,7 @@ import pytest
 
 from checkcli import check_json, write
 from gradcli import engine, spec
-from gradcli.dense import fdcheck, numeric as dense_numeric
+from gradcli.dense import fastcheck, fdcheck, numeric as dense_numeric
 from gradcli.graph import Graph
 from gradcli.numeric import KinkWatch, kink_crossed
 from gradcli.ops import OPS
@@ -173,7 +173,7 @@ def test_fast_mode_direction_crossing_a_kink_is_measured_with_a_smaller_step(fas
     default step (it used to FAIL with rel error 0.11); a smaller step avoids the kink."""
     path, layers, x, y, grads = fast_net
     assert sum(L.W.size + L.b.size for L in layers) == 1_212_201
-    dirs = fdcheck.directional_check(layers, x, y, "squared_error", grads)
+    dirs = fastcheck.directional_check(layers, x, y, "squared_error", grads)
     h0 = fdcheck.CBRT_EPS * max(1.0, max(float(np.abs(L.W).max()) for L in layers))
     assert all(d.ok for d in dirs), dirs
     assert dirs[0].step < h0  # the retry happened
@@ -183,7 +183,7 @@ def test_fast_mode_direction_crossing_a_kink_is_measured_with_a_smaller_step(fas
 def test_fast_mode_still_fails_a_wrong_gradient(fast_net):
     _, layers, x, y, grads = fast_net
     wrong = [(grads[0][0], grads[0][1]), (grads[1][0] * 1.001, grads[1][1])]
-    dirs = fdcheck.directional_check(layers, x, y, "squared_error", wrong)
+    dirs = fastcheck.directional_check(layers, x, y, "squared_error", wrong)
     assert not all(d.ok for d in dirs)
     assert not any(d.kink for d in dirs if not d.ok)
 

@@ -1,4 +1,4 @@
-"""The layer form's numeric gradients: full or fast mode of `fdcheck`, as a NumericResult.
+"""The layer form's numeric gradients, full (`fdcheck`) or fast (`fastcheck`): a NumericResult.
 
 Up to FULL_MODE_MAX_PARAMS parameters every entry gets its incremental
 central difference (full mode); above, fast mode compares v·grad along random
@@ -87,7 +87,7 @@ def _kink_note(name: str, units: list[int]):
 def _fast(spec, layers: list, reverse: dict[str, Any], count: int) -> NumericResult:
     import numpy as np
 
-    from gradcli.dense import fdcheck
+    from gradcli.dense import fastcheck
 
     x, y, loss = _data(spec)
     seed = spec.layers.seed
@@ -98,10 +98,10 @@ def _fast(spec, layers: list, reverse: dict[str, Any], count: int) -> NumericRes
             result.grads[name] = np.full(p.shape, np.nan)
             result.kinks[name] = np.zeros(p.shape, dtype=bool)
             result.errors[name] = 0.0
-    directions = fdcheck.directional_check(layers, x, y, loss, grads, seed=seed)
-    entries = fdcheck.sampled_entries(layers, x, y, loss, grads, seed=seed)
+    directions = fastcheck.directional_check(layers, x, y, loss, grads, seed=seed)
+    entries = fastcheck.sampled_entries(layers, x, y, loss, grads, seed=seed)
     failed = [d for d in directions if not d.ok]
-    worst = fdcheck.localize(layers, x, y, loss, grads, seed=seed) if failed else []
+    worst = fastcheck.localize(layers, x, y, loss, grads, seed=seed) if failed else []
     for e in entries + worst:
         result.grads[e.tensor][e.index] = e.numeric
         result.kinks[e.tensor][e.index] = e.kink
