@@ -214,7 +214,7 @@ def phases(path: str, full: bool = False, repeat: int = 3) -> dict[str, float]:
             render.check_report(report, "text", show_paths=False, show_recurrence=False)
         t_render = time.perf_counter() - t1
         row = {"load": t_load, **report.timings, "render": t_render}
-        note = report.symbolic_note
+        note = None if report.symbolic_note is None else str(report.symbolic_note)
         known = sum(v for k, v in report.timings.items() if k != "total")
         row["ledger+grading+other"] = report.timings["total"] - known
         for k, v in row.items():

@@ -237,6 +237,31 @@ def _scalar_flags(r: float, n: Any, err: float, s: Any, kink: bool, rtol: float,
 
 
 # ------------------------------------------------------------------- array ---
+@dataclass
+class _Against:
+    """Reverse mode against one reference, entry by entry (arrays of the same length)."""
+
+    present: Any  # the reference was computed there (not NaN)
+    diff: Any  # |r - ref| (NaN where absent)
+    bound: Any  # max(rtol*max(|r|, |ref|), atol): the requested tolerance
+    agree: Any  # absent, or within max(bound, slack)
+    rel: Any  # relative error (0 where absent)
+
+
+def _against(np, r: Any, ref: Any, rtol: float, atol: float, slack: Any = 0.0) -> _Against | None:
+    if ref is None:
+        return None
+    present = ~np.isnan(ref)
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(r - ref)
+        scale = np.maximum(np.abs(r), np.abs(ref))
+        bound = np.maximum(rtol * scale, atol)
+        agree = ~present | (diff <= np.maximum(bound, slack))
+        rel = diff / np.maximum(scale, TINY)
+    rel[~present] = 0.0
+    return _Against(present, diff, bound, agree, rel)
+
+
 def _array_flags(reverse: Any, numeric: Any, numeric_error: Any, symbolic: Any,
                  kink: Any, rtol: float, atol: float) -> _Flags:
     import numpy as np
@@ -245,54 +270,53 @@ def _array_flags(reverse: Any, numeric: Any, numeric_error: Any, symbolic: Any,
     shape = r.shape
     r = r.ravel()
 
-    def entries(v: Any, fill: Any) -> Any:
-        if v is None:
-            return np.full(r.shape, fill)
-        return np.broadcast_to(np.asarray(v, dtype=type(fill)), shape).ravel()
+    def entries(v: Any, dtype: Any) -> Any:
+        return None if v is None else np.broadcast_to(np.asarray(v, dtype=dtype), shape).ravel()
 
-    n, s = entries(numeric, np.nan), entries(symbolic, np.nan)
-    err = entries(numeric_error, 0.0)
-    kinks = entries(kink, False)
-    has_n, has_s = ~np.isnan(n), ~np.isnan(s)
-    with np.errstate(invalid="ignore", over="ignore"):
-        d_rn, d_rs = np.abs(r - n), np.abs(r - s)
-        bound_rn = np.maximum(rtol * np.maximum(np.abs(r), np.abs(n)), atol)
-        slack = SLACK * err
-        rn = ~has_n | (d_rn <= np.maximum(bound_rn, slack))
-        rs = ~has_s | (d_rs <= np.maximum(rtol * np.maximum(np.abs(r), np.abs(s)), atol))
-        sn = has_n & has_s & (np.abs(s - n) <= np.maximum(
-            np.maximum(rtol * np.maximum(np.abs(s), np.abs(n)), atol), slack))
-        rel_rn = np.where(has_n & (d_rn > 0), d_rn / np.maximum(
-            np.maximum(np.abs(r), np.abs(n)), TINY), 0.0)
-        rel_rs = np.where(has_s & (d_rs > 0), d_rs / np.maximum(
-            np.maximum(np.abs(r), np.abs(s)), TINY), 0.0)
-    rel = np.maximum(rel_rn, rel_rs)
+    n, s = entries(numeric, float), entries(symbolic, float)
+    err = np.asarray(0.0 if numeric_error is None else numeric_error, dtype=float)
+    slack = SLACK * (err if err.ndim == 0 else np.broadcast_to(err, shape).ravel())
+    kinks = entries(kink, bool)
+    none, every = np.zeros(r.shape, dtype=bool), np.ones(r.shape, dtype=bool)
+    vn, vs = _against(np, r, n, rtol, atol, slack), _against(np, r, s, rtol, atol)
+    has_n, has_s = (vn.present if vn else none), (vs.present if vs else none)
+    rn, rs = (vn.agree if vn else every), (vs.agree if vs else every)
+    rels = [v.rel for v in (vn, vs) if v is not None]
+    rel = np.zeros(r.shape) if not rels else rels[0] if len(rels) == 1 else np.maximum(*rels)
     compared = has_n | has_s
-    ref = np.where(has_n, n, s)
-    abs_err = np.where(compared, np.abs(r - np.where(compared, ref, 0.0)), 0.0)
+    ref = n if s is None else s if n is None else np.where(has_n, n, s)
+    if ref is None:
+        ref = np.full(r.shape, np.nan)
+    abs_err = np.abs(r - ref)
+    abs_err[~compared] = 0.0
     agree = rn & rs
-    fd = ~agree & ~kinks & has_s & rs & ~rn
-    bad = ~agree & ~kinks & ~fd
+    bad = ~agree & ~kinks if kinks is not None else ~agree
+    fd = bad & has_s & rs & ~rn
+    bad &= ~fd
     count = int(r.size)
     worst = _worst(bad if bad.any() else compared, rel, abs_err)
-    both = has_n & has_s
     odd = None
-    if bad.any():
-        odd = "reverse" if bool((both & sn & ~rs)[bad].all()) else \
-            "symbolic" if bool((both & rn & ~rs)[bad].all()) else None
-    among = bad if bad.any() else np.ones(r.shape, dtype=bool)
-    widened = has_n & (slack > bound_rn)
+    if bad.any() and vn and vs:
+        with np.errstate(invalid="ignore"):
+            sn = has_n & has_s & (np.abs(s - n) <= np.maximum(np.maximum(
+                rtol * np.maximum(np.abs(s), np.abs(n)), atol), slack))
+        odd = "reverse" if bool((sn & ~rs)[bad].all()) else \
+            "symbolic" if bool((has_n & has_s & rn & ~rs)[bad].all()) else None
+    among = bad if bad.any() else every
+    widened = has_n & (slack > vn.bound) if vn else none
     return _Flags(
         count=count, rel_error=float(rel.max(initial=0.0)),
         max_abs_error=float(abs_err.max(initial=0.0)),
         worst_index=tuple(int(i) for i in np.unravel_index(worst, shape)) if count else None,
         expected=float(ref[worst]) if count and compared[worst] else None,
         actual=float(r[worst]) if count else None,
-        bad=int(bad.sum()), kinks=int((kinks & compared).sum()), fd_artefacts=int(fd.sum()),
+        bad=int(bad.sum()),
+        kinks=int((kinks & compared).sum()) if kinks is not None else 0,
+        fd_artefacts=int(fd.sum()),
         bad_rel=float(rel[bad].max(initial=0.0)),
         has_numeric=bool(has_n[among].any()), has_symbolic=bool(has_s[among].any()),
-        odd=odd, symbolic_beyond_atol=bool((has_s & (d_rs > atol)).any()),
-        slack=float(slack[widened].max()) if widened.any() else None)
+        odd=odd, symbolic_beyond_atol=bool((has_s & (vs.diff > atol)).any()) if vs else False,
+        slack=float(np.broadcast_to(slack, r.shape)[widened].max()) if widened.any() else None)
 
 
 def _worst(mask: Any, rel: Any, abs_err: Any) -> int:
@@ -302,5 +326,6 @@ def _worst(mask: Any, rel: Any, abs_err: Any) -> int:
     candidates = np.flatnonzero(mask)
     if candidates.size == 0:
         return 0
-    order = np.lexsort((-abs_err[candidates], -rel[candidates]))
-    return int(candidates[order[0]])
+    rel_c = rel[candidates]
+    tied = candidates[rel_c == rel_c.max()]  # linear time: no sort of a million entries
+    return int(tied[np.argmax(abs_err[tied])])
