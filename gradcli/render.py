@@ -165,23 +165,8 @@ def derive_latex(report: DeriveReport) -> str:
 
 
 # ------------------------------------------------------------------ check ---
-def plain(value: Any) -> Any:
-    """JSON-ready: arrays -> nested lists, NaN -> None (e.g. entries not sampled)."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    tolist = getattr(value, "tolist", None)
-    if tolist is not None:
-        return plain(tolist())
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
-
-
 def check_json(report) -> dict:
+    """The report as JSON-ready data (see `report.CheckReport.to_json`)."""
     return report.to_json()
 
 
