@@ -53,7 +53,8 @@ def _describe(graph: Graph, node_id: int, args: Iterable[Value]) -> str | Msg:
     node = graph.nodes[node_id]
     shown = []
     for a in args:
-        shown.append(f"{a:.6g}" if isinstance(a, float) else f"array{list(getattr(a, 'shape', ()))}")
+        shown.append(f"{a:.6g}" if isinstance(a, float)
+                     else f"array{list(getattr(a, 'shape', ()))}")
     call = f"{node.op}({', '.join(shown)})"
     label = graph.labels.get(node_id)
     return M("{call} (in '{label}')", call=call, label=label) if label else call

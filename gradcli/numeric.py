@@ -156,7 +156,11 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
     result = NumericResult()
     total = sum(_size(values[i]) for i in params.values())
     sampled = total > max_entries
-    counter = _Counter(progress, min(total, max_entries) if sampled else total)
+    # entries computed per parameter: all of them, or each tensor's share of the limit
+    counts = {name: _size(values[nid]) if not sampled or isinstance(values[nid], float)
+              else min(_size(values[nid]), max(1, _size(values[nid]) * max_entries // total))
+              for name, nid in params.items()}
+    counter = _Counter(progress, sum(counts.values()))
     for name, nid in params.items():
         flags = graph.depends_on({nid}, loss)
         dependents = [i for i in range(loss + 1) if flags[i] and i != nid]
@@ -169,12 +173,13 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
                 watch.seen(new)
             return new[loss]
 
-        if _size(values[nid]) == 1 and isinstance(values[nid], float):
+        if isinstance(values[nid], float):
             _scalar_entry(result, name, values[nid], values[loss], loss_at, watch)
             counter.add(1)
         else:
+            keep = counts[name] if counts[name] < _size(values[nid]) else None
             _tensor_entries(result, name, values[nid], values[loss], loss_at, watch,
-                            counter, max_entries / total if sampled else None)
+                            counter, keep)
     counter.finish()
     result.mode = "sampled" if sampled else "full"
     return result
@@ -216,28 +221,31 @@ def _scalar_entry(result: NumericResult, name: str, base: float, f0: float, loss
 
 
 def _tensor_entries(result: NumericResult, name: str, base: Any, f0: float, loss_at,
-                    watch: KinkWatch, counter: _Counter, fraction: float | None) -> None:
+                    watch: KinkWatch, counter: _Counter, keep: int | None) -> None:
+    """Every entry of a tensor parameter, or a seeded sample of `keep` of them."""
     import numpy as np
 
     grad = np.full(base.shape, np.nan)
     err = np.zeros(base.shape)
     kinks = np.zeros(base.shape, dtype=bool)
     indices = list(np.ndindex(base.shape))
-    if fraction is not None:
+    if keep is not None:
         rng = np.random.default_rng(0)
-        keep = min(len(indices), max(1, int(len(indices) * fraction)))
         chosen = np.sort(rng.choice(len(indices), size=keep, replace=False))
         indices = [indices[k] for k in chosen]
         result.notes.append(M("{name}: {count:,} of {total:,} entries sampled (seed 0) and "
                               "checked numerically; the others are not computed (null)",
                               name=name, count=keep, total=int(base.size)))
     skipped = 0
+    moved = base.copy()  # one entry at a time is changed, and put back
     with np.errstate(all="ignore"):
         for idx in indices:
             def entry_loss(t: float, idx=idx) -> float:
-                moved = base.copy()
                 moved[idx] = t
-                return loss_at(moved)
+                try:
+                    return loss_at(moved)
+                finally:
+                    moved[idx] = base[idx]
 
             watch.reset()
             try:

@@ -44,7 +44,8 @@ def test_derive_refuses_a_second_expression():
     assert err == "error: usage: unexpected extra argument(s): y (see gradcli --help)\n"
 
 
-@pytest.mark.parametrize("expression, value", [("-x**2", -2.0), ("-x", -1.0), ("-(-x)", 1.0), ("- -x", 1.0)])
+@pytest.mark.parametrize("expression, value", [("-x**2", -2.0), ("-x", -1.0), ("-(-x)", 1.0),
+                                               ("- -x", 1.0)])
 def test_an_expression_starting_with_minus_is_still_an_expression(expression, value):
     import json
 

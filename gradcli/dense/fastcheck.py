@@ -109,7 +109,8 @@ def directional_check(layers: Sequence[Layer], x, y, loss: str, grads: Grads,
     for d in range(n_directions):
         s = seed + d
         v = random_direction(net.layers, s)
-        reverse = float(sum(np.vdot(vW, gW) + np.vdot(vb, gb) for (vW, vb), (gW, gb) in zip(v, grads)))
+        reverse = float(sum(np.vdot(vW, gW) + np.vdot(vb, gb)
+                            for (vW, vb), (gW, gb) in zip(v, grads)))
         h = h0
         for _ in range(SHRINKS + 1):
             net.crossed = False

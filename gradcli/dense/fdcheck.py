@@ -421,12 +421,14 @@ class _Net:
 
     def loss_along(self, v: list[tuple[np.ndarray, np.ndarray]], t: float) -> float:
         """L(theta + t v); sets `self.crossed` when a relu pre-activation changed sign."""
-        layers = [Layer(L.W + t * vW, L.b + t * vb, L.activation) for L, (vW, vb) in zip(self.layers, v)]
+        layers = [Layer(L.W + t * vW, L.b + t * vb, L.activation)
+                  for L, (vW, vb) in zip(self.layers, v)]
         zs, _ = forward_batch(layers, self.x)
         for piece, z, z0 in zip(self.pieces, zs, self.zs):
             if piece is not None and kink_crossed(piece, (z0,), (z,)):
                 self.crossed = True
-        return float(self.scale * row_losses(zs[-1], layers[-1].activation, self.y, self.loss).sum())
+        rows = row_losses(zs[-1], layers[-1].activation, self.y, self.loss)
+        return float(self.scale * rows.sum())
 
 
 # ---------------------------------------------------------------------------
