@@ -56,14 +56,14 @@ class DeriveReport:
 # ------------------------------------------------------------------- check ---
 def _plain(value: Any) -> Any:
     """JSON-ready: arrays -> nested lists, NaN and infinity -> None, messages -> English."""
-    from gradcli.i18n import Msg
+    from gradcli.i18n import Msg, english
 
     if value is None or isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):
         return value if value == value and abs(value) != float("inf") else None
     if isinstance(value, Msg):
-        return value.english()
+        return english(value)  # JSON is English in every language
     if getattr(value, "dtype", None) is not None and value.dtype.kind in "fb":
         return _plain_array(value)
     tolist = getattr(value, "tolist", None)
