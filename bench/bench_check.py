@@ -13,8 +13,8 @@ b. generated graph-form specs of N named scalar nodes (N = 250 .. 2000,
    exponent, and the dominant phase (in-process, CheckReport.timings).
 c. layer form 784-256-10 relu/softmax/cross_entropy, batch 8, drawn x/y:
    whole process with --full (target <= 2 s); fast mode (whole process
-   through a wrapper that sets gradcli.layers.FULL_MODE_MAX_PARAMS = 0, and
-   in-process layers.numeric_gradients(full=False)); a >1M-parameter net
+   through a wrapper that sets gradcli.dense.numeric.FULL_MODE_MAX_PARAMS = 0, and
+   in-process dense.numeric.numeric_gradients(full=False)); a >1M-parameter net
    where the CLI itself switches to fast mode; growth over ~10k/100k/1M params.
 d. with a torch interpreter in a SEPARATE venv (--torch-python or
    $GRADCLI_TORCH_PYTHON, default /tmp/torchvenv/bin/python if it exists):
@@ -60,7 +60,7 @@ SEED = 0
 
 # Whole-process fast mode for a net below the threshold: the only change is
 # the threshold (there is no CLI flag for fast mode).
-FAST_WRAPPER = ("import sys, gradcli.layers as L; L.FULL_MODE_MAX_PARAMS = 0; "
+FAST_WRAPPER = ("import sys, gradcli.dense.numeric as L; L.FULL_MODE_MAX_PARAMS = 0; "
                 "from gradcli.cli import main; main(sys.argv[1:])")
 
 
@@ -214,7 +214,7 @@ def phases(path: str, full: bool = False, repeat: int = 3) -> dict[str, float]:
             render.check_report(report, "text", show_paths=False, show_recurrence=False)
         t_render = time.perf_counter() - t1
         row = {"load": t_load, **report.timings, "render": t_render}
-        note = report.symbolic_note
+        note = None if report.symbolic_note is None else str(report.symbolic_note)
         known = sum(v for k, v in report.timings.items() if k != "total")
         row["ledger+grading+other"] = report.timings["total"] - known
         for k, v in row.items():
@@ -244,25 +244,33 @@ def isolated(fn_name: str, *args, timeout: float = 1800):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def _reverse(spec) -> dict:
+    from gradcli import engine
+
+    values = engine.forward(spec.graph, spec.bindings, spec.loss)
+    back = engine.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    return {name: back.adjoint[nid] for name, nid in spec.params.items()}
+
+
 def fast_vs_full(path: str, repeat: int = 7) -> dict:
-    """In-process layers.numeric_gradients: fast mode (threshold 0) vs full, medians."""
-    from gradcli import layers, reverse, spec as specs
+    """In-process dense.numeric.numeric_gradients: fast mode (threshold 0) vs full, medians."""
+    from gradcli import spec as specs
+    from gradcli.dense import numeric as layers
 
     spec = specs.load(path)
-    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
-    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    reverse = _reverse(spec)
     saved = layers.FULL_MODE_MAX_PARAMS
     t_fast, t_full, note = [], [], ""
     try:
         for _ in range(repeat):
             layers.FULL_MODE_MAX_PARAMS = 0
             t0 = time.perf_counter()
-            notes = layers.numeric_gradients(spec, back, 1e-5, 1e-8, False, None)[3]
+            notes = layers.numeric_gradients(spec, reverse, False, None).notes
             t_fast.append(time.perf_counter() - t0)
-            note = notes[0] if notes else ""
+            note = str(notes[0]) if notes else ""
             layers.FULL_MODE_MAX_PARAMS = saved
             t0 = time.perf_counter()
-            layers.numeric_gradients(spec, back, 1e-5, 1e-8, True, None)
+            layers.numeric_gradients(spec, reverse, True, None)
             t_full.append(time.perf_counter() - t0)
     finally:
         layers.FULL_MODE_MAX_PARAMS = saved
@@ -277,15 +285,15 @@ def profile_check(path: str, full: bool) -> str:
 
 
 def profile_fast(path: str) -> str:
-    from gradcli import layers, reverse, spec as specs
+    from gradcli import spec as specs
+    from gradcli.dense import numeric as layers
 
     spec = specs.load(path)
-    values = reverse.forward(spec.graph, spec.bindings, spec.loss)
-    back = reverse.backward(spec.graph, values, spec.loss, list(spec.params.values()))
+    reverse = _reverse(spec)
 
     def fast_numeric():
         layers.FULL_MODE_MAX_PARAMS = 0
-        layers.numeric_gradients(spec, back, 1e-5, 1e-8, False, None)
+        layers.numeric_gradients(spec, reverse, False, None)
 
     return profile_top(fast_numeric)
 
@@ -425,7 +433,7 @@ def part_c(args, gc: list[str], tmp: Path) -> dict:
     fv = isolated("fast_vs_full", str(p_main), 7)
     mf, mF = fv["fast"], fv["full"]
     samples = ", ".join(f"{t * 1000:.0f}" for t in fv["fast_all"])
-    print(f"  in-process layers.numeric_gradients 784-256-10: fast mode "
+    print(f"  in-process dense.numeric.numeric_gradients 784-256-10: fast mode "
           f"(FULL_MODE_MAX_PARAMS=0) {mf * 1000:.1f} ms, full {mF * 1000:.1f} ms "
           f"(fast = {mf / mF:.2f}x full), medians of 7 (fast samples, ms: {samples}); "
           f"fast mode did: {fv['note']}")
@@ -462,7 +470,8 @@ def part_c(args, gc: list[str], tmp: Path) -> dict:
     if args.profile:
         print("  profile of spec.load + check.run(full=True) for 784-256-10:")
         print(isolated("profile_check", str(p_main), True))
-        print("  profile of layers.numeric_gradients fast mode (threshold 0) for 784-256-10:")
+        print("  profile of dense.numeric.numeric_gradients fast mode (threshold 0) for "
+              "784-256-10:")
         print(isolated("profile_fast", str(p_main)))
     flush()
     out["path"] = p_main

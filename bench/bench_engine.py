@@ -3,7 +3,7 @@
 
 For each ReLU MLP (float64) the expanded layer-form graph is built through
 gradcli.spec.load on a temporary YAML, and one forward + backward
-(gradcli.reverse.forward, then reverse.backward with respect to every
+(gradcli.engine.forward, then engine.backward with respect to every
 parameter) is timed against a hand-written numpy forward + backprop of the
 same net on the same arrays, in the same run (timeit-style: gc off, loops
 per repeat chosen so a repeat lasts >= --min-time, repeats interleaved,
@@ -299,7 +299,7 @@ def main() -> int:
     blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset (OpenBLAS default: all cores)")
     print(f"timing: median of {args.repeat} interleaved repeats, each >= {args.min_time} s, "
           f"gc off; OPENBLAS_NUM_THREADS={blas}")
-    print("gradcli = reverse.forward(graph, bindings, loss) + reverse.backward(graph, values, "
+    print("gradcli = engine.forward(graph, bindings, loss) + engine.backward(graph, values, "
           "loss, params); numpy = hand-written forward + backprop")
     sys.stdout.flush()
     rows = []
@@ -317,7 +317,7 @@ def main() -> int:
 
 
 def run_cases(args, tmp: Path, worker, rows: list, notes: list) -> None:
-    from gradcli import reverse, spec as specs
+    from gradcli import engine, spec as specs
 
     for label, sizes, batch, loss, target, with_torch in CASES:
         try:
@@ -332,8 +332,8 @@ def run_cases(args, tmp: Path, worker, rows: list, notes: list) -> None:
             x, y = bindings[spec.inputs["x"]], bindings[spec.inputs["y"]]
 
             def f_gradcli():
-                values = reverse.forward(g, bindings, root)
-                return values, reverse.backward(g, values, root, wrt)
+                values = engine.forward(g, bindings, root)
+                return values, engine.backward(g, values, root, wrt)
 
             def f_numpy():
                 return numpy_step(Ws, bs, x, y, loss)

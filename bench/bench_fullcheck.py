@@ -1,4 +1,4 @@
-"""Benchmark of the full-mode numeric gradient check (gradcli.mlpcheck).
+"""Benchmark of the full-mode numeric gradient check (gradcli.dense.fdcheck).
 
 Run:  python bench/bench_fullcheck.py [--repeat N]
 
@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from gradcli.mlpcheck import EPS, Layer, forward_loss, numeric_gradients, one_hot
+from gradcli.dense.fdcheck import EPS, Layer, forward_loss, numeric_gradients, one_hot
 
 
 def make_net(sizes, batch, seed=0):

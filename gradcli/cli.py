@@ -8,14 +8,17 @@ imported inside the commands, so `gradcli --help` starts fast.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from enum import Enum
 from typing import List, Optional
 
 import typer
+import typer.core
 
 from gradcli import __version__
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, escape
+from gradcli.i18n import M, _
 
 app = typer.Typer(
     add_completion=False,
@@ -50,17 +53,18 @@ def _fail(exc: BaseException) -> int:
             print(exc.detail, file=sys.stderr)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        print("error: gradcli: interrupted", file=sys.stderr)
+        print("error: gradcli: " + _("interrupted"), file=sys.stderr)
         code = 130
     elif isinstance(exc, RecursionError):
-        print("error: input: nested too deeply for this machine", file=sys.stderr)
+        print("error: input: " + _("nested too deeply for this machine"), file=sys.stderr)
         code = 2
     elif isinstance(exc, MemoryError):
-        print("error: input: too large (out of memory)", file=sys.stderr)
+        print("error: input: " + _("too large (out of memory)"), file=sys.stderr)
         code = 2
     else:
-        print(f"error: internal: {type(exc).__name__}: {exc} "
-              f"(rerun with --debug for a traceback)", file=sys.stderr)
+        print("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
+                                      kind=type(exc).__name__, what=escape(exc)),
+              file=sys.stderr)
         code = 2
     if _debug:
         import traceback
@@ -81,9 +85,12 @@ def _json_default(value):
 
 
 # An expression may start with '-' (`-x**2`): derive has no short options, so
-# such an argument is the expression, not an unknown option.
-@app.command(context_settings={"ignore_unknown_options": True})
+# such an argument is the expression, not an unknown option.  Extra arguments
+# are collected instead of refused by the parser, so that an unknown option
+# (`--lr 0.1`) can be named as one (`_refuse_extra`).
+@app.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def derive(
+    ctx: typer.Context,
     expression: str = typer.Argument(..., help="The expression, e.g. \"(x**2+1)**3\"."),
     wrt: Optional[List[str]] = typer.Option(
         None, "--wrt", help="Differentiate with respect to VAR (repeatable; default: "
@@ -108,6 +115,7 @@ def derive(
     value three ways: symbolic, reverse mode and central differences."""
     global _debug
     _debug = debug
+    _refuse_extra([expression, *ctx.args], ctx)
     try:
         _check_tolerances(rtol, atol, timeout)
         from gradcli.derive import derive as run_derive, parse_bindings
@@ -126,9 +134,34 @@ def derive(
     raise typer.Exit(0 if report.ok else 1)
 
 
-@app.command()
+def _refuse_extra(args: list[str], ctx) -> None:
+    """An unknown option is named as one; any other extra argument is refused."""
+    # click's exceptions, wherever this typer takes click from (vendored or not)
+    exceptions = sys.modules[typer.BadParameter.__module__]
+    for arg in args:
+        if _OPTION.fullmatch(arg):
+            raise exceptions.NoSuchOption(arg.split("=")[0], ctx=ctx)
+    if len(args) > 1:
+        raise exceptions.UsageError(_("unexpected extra argument(s): {args}",
+                                      args=" ".join(args[1:])), ctx=ctx)
+
+
+#: `--name` or `--name=value`: an option, never an expression (`--x` would be -(-x))
+_OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
+
+
+class _FileArgsCommand(typer.core.TyperCommand):
+    """Usage `gradcli check [OPTIONS] FILE...` (typer writes a required list `{FILE...}`)."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        return [p[1:-1] if p.startswith("{") and p.endswith("...}") else p
+                for p in super().collect_usage_pieces(ctx)]
+
+
+@app.command(cls=_FileArgsCommand)
 def check(
-    files: List[str] = typer.Argument(..., help="Network definitions (YAML)."),
+    files: List[str] = typer.Argument(..., metavar="FILE...",
+                                      help="Network definitions (YAML)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
     rtol: float = typer.Option(1e-5, "--rtol", help="Relative tolerance of the gradient check."),
     atol: float = typer.Option(1e-8, "--atol", help="Absolute tolerance of the gradient check."),
@@ -148,7 +181,7 @@ def check(
     global _debug
     _debug = debug
     if lr is not None and not lr > 0:
-        raise typer.Exit(_fail(GradcliError("must be a positive number", "--lr")))
+        raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
         _check_tolerances(rtol, atol, timeout)
     except GradcliError as exc:
@@ -180,7 +213,7 @@ def check(
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
     for name, value in (("--rtol", rtol), ("--atol", atol), ("--timeout", timeout)):
         if not value >= 0 or value == float("inf"):
-            raise GradcliError(f"must be a finite number >= 0, got {value}", name)
+            raise GradcliError(M("must be a finite number >= 0, got {value}", value=value), name)
 
 
 def _progress():
@@ -220,10 +253,11 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(_fail(exc))
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gradcli`: help is the message
             print(message())
-            print("error: usage: no command given (see gradcli --help)", file=sys.stderr)
+            print("error: usage: " + _("no command given (see gradcli --help)"), file=sys.stderr)
             sys.exit(2)
         first = message().strip().splitlines() or [""]
-        print(f"error: usage: {first[0]} (see gradcli --help)", file=sys.stderr)
+        print("error: usage: " + _("{message} (see gradcli --help)", message=first[0]),
+              file=sys.stderr)
         code = 2
     except KeyboardInterrupt as exc:
         code = _fail(exc)

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from gradcli import numeric, reverse
+from gradcli import engine, numeric, verdict
 from gradcli.errors import ExpressionError, GradcliError, NonFiniteError
 from gradcli.graph import Graph
 from gradcli.i18n import M, Msg
 from gradcli.ops import OPS
-from gradcli.parse import parse
+from gradcli.parse import caret_detail, parse
 from gradcli.report import DerivativeRow, DeriveReport
 
 DEFAULT_RTOL = 1e-6
@@ -60,7 +60,7 @@ def constant_value(text: str, where: str) -> float:
 
     parsed = parse(text, resolve=no_names, where=where)
     try:
-        return reverse.forward(parsed.graph, {}, parsed.root)[parsed.root]
+        return engine.forward(parsed.graph, {}, parsed.root)[parsed.root]
     except NonFiniteError as exc:
         raise NonFiniteError(exc.what, where) from None
 
@@ -132,14 +132,14 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
         missing = [v for v in variables if v not in at]
         report.notes.append(M("values need every variable bound; missing: {names}",
                               names=", ".join(missing)))
-    engine = _engine_by_variable(graph, root, targets, at, text) if bound else {}
+    engine_rows = _engine_by_variable(graph, root, targets, at, text) if bound else {}
 
     late = 0  # variables whose explanation the budget left no time for
     for k, name in enumerate(targets):
         parts = len(targets) - k
         row = _symbolic_row(sym, graph, root, text, name, budget, parts)
         if bound:
-            _values(row, engine[name], at, rtol, atol, budget)
+            _values(row, engine_rows[name], at, rtol, atol, budget)
         report.gradient.append(row)
         if steps or substitution:
             explanation = _explanation(graph, root, name, sym, budget, parts, steps,
@@ -286,12 +286,10 @@ def _engine_by_variable(graph: Graph, root: int, targets: list[str], at: dict[st
     point = ", ".join(f"{k}={_num(v)}" for k, v in at.items())
     bindings = {graph.variables[n]: float(v) for n, v in at.items()}
     try:
-        reverse.forward(graph, bindings, root, point)
-    except GradcliError as exc:  # point at the operation in the expression
-        if exc.where and exc.where.startswith("column ") and not exc.detail \
-                and "\n" not in text:
-            col = int(exc.where.split()[1])
-            exc.detail = f"  {text}\n  {' ' * (col - 1)}^" if len(text) <= 200 else None
+        engine.forward(graph, bindings, root, point)
+    except engine.EngineError as exc:  # point at the operation in the expression
+        if exc.col and not exc.detail:
+            exc.detail = caret_detail(text, exc.col)
         raise
     try:
         return _engine_results(graph, root, targets, at, point)
@@ -306,20 +304,20 @@ def _engine_by_variable(graph: Graph, root: int, targets: list[str], at: dict[st
     return results
 
 
-def _values(row: DerivativeRow, engine: dict | GradcliError, at: dict[str, float],
+def _values(row: DerivativeRow, found: dict | GradcliError, at: dict[str, float],
             rtol: float, atol: float, budget: Budget) -> None:
     row.evaluated = True
-    if isinstance(engine, GradcliError):  # the function is defined here, this derivative not
+    if isinstance(found, GradcliError):  # the function is defined here, this derivative not
         row.value = row.reverse = row.numeric = row.rel_error = None
         row.undefined, row.ok = True, True
         row.note = M("the derivative with respect to {var} is undefined at this point: "
-                     "{reason}", var=row.wrt, reason=engine.what)
+                     "{reason}", var=row.wrt, reason=found.what)
         return
     # Past the budget no SymPy evaluation: the symbolic value is skipped, not computed late.
     raw = None if budget.spent else row.raw
     if raw is None and row.raw is not None:
         row.note = M("symbolic value skipped: {reason}", reason=budget.reason())
-    _fill_values(row, raw, engine, at, rtol, atol, budget.limit)
+    _fill_values(row, raw, found, at, rtol, atol, budget.limit)
 
 
 # ------------------------------------------------------------ explanation ---
@@ -351,54 +349,42 @@ def _unexplained(name: str, sym: _Symbolic):
 # ------------------------------------------ numeric (the engine's results) ---
 def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, float],
                     point: str) -> dict[str, dict]:
-    """Reverse-mode gradient and central differences for every target."""
+    """Reverse-mode gradient and central differences for every target, with the kinks
+    at the point ("kinks") and those crossed within the finite-difference step ("crossing")."""
     ids = {name: graph.variables[name] for name in at}
     bindings = {ids[n]: float(v) for n, v in at.items()}
     wrt = [graph.variables[n] for n in targets]
-    _, grads, back = reverse.gradient(graph, bindings, root, wrt, point=point)
+    _, grads, back = engine.gradient(graph, bindings, root, wrt, point=point)
+    base = engine.forward(graph, bindings, root, point)
     results = {}
     for name, node_id, grad in zip(targets, wrt, grads):
         # Only kinks on a path from this variable affect its derivative.
         on_path = graph.depends_on({node_id}, root)
         kink_ops = sorted({graph.nodes[k].op for k in back.kinks if on_path[k]})
-        def f(t: float, node_id=node_id) -> float:
+        watch = numeric.KinkWatch(graph, base, [i for i in range(root + 1) if on_path[i]])
+
+        def f(t: float, node_id=node_id, watch=watch) -> float:
             moved = dict(bindings)
             moved[node_id] = t
-            return reverse.forward(graph, moved, root, point)[root]
+            values = engine.forward(graph, moved, root, point)
+            watch.seen(values)
+            return values[root]
 
         try:
             diff = numeric.central_difference(f, bindings[node_id])
-            crossing = _kink_crossed(graph, root, bindings, node_id, diff.step)
-            found, error = diff.value, diff.error
+            found, error, skipped = diff.value, diff.error, None
         except NonFiniteError as exc:  # the point is fine; the FD step is not
-            found, error, crossing = None, None, []
-            kink_ops = kink_ops + [f"numeric skipped: every finite-difference step leaves "
-                                   f"the domain ({exc.what})"]
+            found, error = None, None
+            skipped = M("numeric skipped: every finite-difference step leaves the domain "
+                        "({reason})", reason=exc.what)
         results[name] = {"reverse": grad, "numeric": found, "error": error,
-                         "kinks": kink_ops, "crossing": crossing}
+                         "kinks": kink_ops, "crossing": sorted(watch.ops), "skipped": skipped}
     return results
 
 
-def _kink_crossed(graph: Graph, root: int, bindings: dict[int, float], node_id: int,
-                  h: float) -> list[str]:
-    """Kink ops (relu, abs) whose argument changes sign within the FD step."""
-    base = reverse.forward(graph, bindings, root)
-    crossed = set()
-    for t in (bindings[node_id] - h, bindings[node_id] + h):
-        moved = dict(bindings)
-        moved[node_id] = t
-        vals = reverse.forward(graph, moved, root)
-        for i in range(root + 1):
-            node = graph.nodes[i]
-            if node.op in OPS and OPS[node.op].kink is not None:
-                a, b = base[node.args[0]], vals[node.args[0]]
-                if (a > 0) != (b > 0) or (a < 0) != (b < 0):
-                    crossed.add(node.op)
-    return sorted(crossed)
-
-
-def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
+def _fill_values(row: DerivativeRow, raw, engine_row: dict, at: dict[str, float],
                  rtol: float, atol: float, left) -> None:
+    """The value three ways, and the one verdict on them (`verdict.compare`)."""
     from gradcli import symbolic
 
     values = {symbolic.symbol(k): v for k, v in at.items()}
@@ -408,43 +394,28 @@ def _fill_values(row: DerivativeRow, raw, engine: dict, at: dict[str, float],
             with symbolic.time_limit(left()):
                 row.value = symbolic.evaluate(raw, values)
         except symbolic.SymbolicTimeout as exc:
-            row.note = f"symbolic value skipped: {exc.reason}"
-    row.reverse = float(engine["reverse"])
-    skipped = [k for k in engine["kinks"] if k.startswith("numeric skipped")]
-    if engine["numeric"] is None:
-        row.note = skipped[0]
-        agree_numeric = True
-        pairs = [] if row.value is None else [(row.value, row.reverse)]
-    else:
-        row.numeric = float(engine["numeric"])
-        row.numeric_error = float(engine["error"])
-        pairs = [(row.reverse, row.numeric)]
-        if row.value is not None:
-            pairs += [(row.value, row.reverse), (row.value, row.numeric)]
-        # The numeric estimate is trusted only to its own error estimate.
-        slack = max(atol, 4.0 * row.numeric_error)
-        agree_numeric = all(numeric.close(a, b, rtol, slack)
-                            for a, b in pairs[:1] + pairs[2:])
-    row.rel_error = max((numeric.rel_error(a, b) for a, b in pairs), default=0.0)
-    agree_symbolic = row.value is None or numeric.close(row.value, row.reverse, rtol, atol)
-    row.ok = agree_numeric and agree_symbolic
-    row.band = numeric.band(row.rel_error)
-    if row.ok and row.band in ("suspicious", "wrong"):
-        row.band = "within atol"  # tiny values: the absolute tolerance decided
-    if row.value is not None and agree_symbolic and not agree_numeric:
-        # reverse = symbolic != numeric: the finite difference is what is off
-        row.ok = True
-        row.band = "fd-artefact"
-        row.note = ("finite-difference artefact (step, precision or kink): reverse mode "
-                    "and SymPy agree")
-    kinks = [k for k in engine["kinks"] if not k.startswith("numeric skipped")] \
-        or engine["crossing"]
+            row.note = M("symbolic value skipped: {reason}", reason=exc.reason)
+    row.reverse = float(engine_row["reverse"])
+    if engine_row["numeric"] is not None:
+        row.numeric = float(engine_row["numeric"])
+        row.numeric_error = float(engine_row["error"])
+    kinks = engine_row["kinks"] or engine_row["crossing"]
+    v = verdict.compare(row.reverse, row.numeric, row.numeric_error, row.value, bool(kinks),
+                        rtol, atol)
+    row.verdict = v
+    row.ok, row.band, row.rel_error, row.kink = v.ok, v.band, v.rel_error, bool(kinks)
     if kinks:
-        row.kink = True
-        row.band = "kink"
-        where = "at" if engine["kinks"] else "within the finite-difference step of"
-        row.note = (f"{' and '.join(kinks)} is {where} its kink (argument 0): the engine "
-                    f"uses the subgradient 0; the numeric value is not a derivative there")
-        row.ok = True  # a kink is reported as such, not as a failed check
-    elif row.value is None and raw is not None and not row.note and pairs:
-        row.note = "the symbolic derivative has no real value here"
+        where = M("at") if engine_row["kinks"] else M("within the finite-difference step of")
+        row.note = M("{ops} is {where} its kink (argument 0): the engine uses the subgradient "
+                     "0; the numeric value is not a derivative there", ops=" and ".join(kinks),
+                     where=where)
+    elif engine_row["skipped"] is not None:
+        row.note = engine_row["skipped"]
+    elif v.cause is not None:
+        row.note = v.attribution
+    elif row.value is None and raw is not None and not row.note:
+        row.note = M("the symbolic derivative has no real value here")
+    elif v.note is not None and not row.note:
+        row.note = v.note
+
+

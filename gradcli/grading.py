@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gradcli import reverse
+from gradcli import engine
 from gradcli.errors import GradcliError
+from gradcli.i18n import M, Msg
+from gradcli.report import ExpectResult
 from gradcli.spec import Spec
 
 
@@ -41,8 +43,9 @@ def _conform(expected: Any, actual: Any, item) -> Any:
 
     e, a = np.asarray(expected, dtype=float), np.asarray(actual, dtype=float)
     if e.size != a.size:
-        raise GradcliError(f"expected {item.name} has shape {list(e.shape)}, but "
-                           f"{item.name} has shape {list(a.shape)}", item.where)
+        raise GradcliError(M("expected {name} has shape {given}, but {name} has shape {shape}",
+                             name=item.name, given=list(e.shape), shape=list(a.shape)),
+                           item.where)
     return float(e.reshape(())) if _scalar(actual) else e.reshape(a.shape)
 
 
@@ -57,54 +60,50 @@ def grade(spec: Spec, values: list, report) -> None:
         else:
             actual = values[spec.named[item.name]]
         expected = _conform(item.value, actual, item)
-        entry = {"name": item.name, "expected": expected, "actual": actual,
-                 "ok": True, "diagnosis": None, "where": item.where, "ledger": None}
+        entry = ExpectResult(item.name, expected, actual, True, item.where)
         if not passes(expected, actual, spec.rtol, spec.atol):
-            entry["ok"] = False
+            entry.ok = False
             if not item.name.startswith("grad.") and item.name != "loss":
                 wrong_nodes[item.name] = expected
         report.expect.append(entry)
     for entry in report.expect:
-        if entry["ok"] or entry["diagnosis"]:
+        if entry.ok or entry.diagnosis:
             continue
-        entry["diagnosis"] = diagnose(spec, values, report, entry, wrong_nodes)
-        if entry["name"].startswith("grad."):
+        entry.diagnosis = diagnose(spec, values, report, entry, wrong_nodes)
+        if entry.name.startswith("grad."):
             from gradcli.ledger import chain_line
 
-            p = params[entry["name"][5:]]
+            p = params[entry.name[5:]]
             if p.chain:
-                entry["ledger"] = chain_line(p.chain, p.name, report.loss_name)
+                entry.ledger = chain_line(p.chain, p.name, report.loss_name)
 
 
-def diagnose(spec: Spec, values: list, report, entry: dict, wrong_nodes: dict) -> str | None:
-    e, a = entry["expected"], entry["actual"]
+def diagnose(spec: Spec, values: list, report, entry: ExpectResult,
+             wrong_nodes: dict) -> Msg | None:
+    e, a = entry.expected, entry.actual
     rtol, atol = spec.rtol, spec.atol
 
     def near(x: Any, y: Any) -> bool:
         return passes(x, y, rtol, atol)
 
-    name = entry["name"]
+    name = entry.name
     rate = report.lr if report.lr is not None else spec.lr
     if near(e, -a) and not near(a, 0.0 * a):
-        return "sign flipped"
+        return M("sign flipped")
     if name.startswith("grad.") and rate is not None and near(e, rate * a):
-        also = {0.5: " (here that is also half the gradient)",
-                2.0: " (here that is also twice the gradient)"}.get(rate, "")
-        return f"this is lr × gradient (lr = {rate:g}), not the gradient{also}"
+        if rate in (0.5, 2.0):
+            return M("this is lr × gradient (lr = {rate:g}), not the gradient (here that is "
+                     "also {what} the gradient)", rate=rate,
+                     what=M("half") if rate == 0.5 else M("twice"))
+        return M("this is lr × gradient (lr = {rate:g}), not the gradient", rate=rate)
     if near(e, 2 * a):
-        return "off by a factor of 2 (twice the true value: the 1/2 of the loss left out?)"
+        return M("off by a factor of 2 (twice the true value: the 1/2 of the loss left out?)")
     if near(e, a / 2):
-        return "off by a factor of 1/2 (half the true value: the 2 from the square left out?)"
+        return M("off by a factor of 1/2 (half the true value: the 2 from the square left "
+                 "out?)")
     if name.startswith("grad."):
-        found = _chain_diagnosis(report, name[5:], e, near)
-        if found:
-            return found
-        if rate is not None:
-            old = spec.bindings[spec.params[name[5:]]]
-            if near(e, old - rate * a):
-                return f"this is the updated value (old - lr × gradient, lr = {rate:g}), " \
-                       f"not the gradient"
-        found = _forward_diagnosis(spec, values, name[5:], e, wrong_nodes, near)
+        found = _gradient_diagnosis(spec, values, report, name[5:], e, a, rate,
+                                    wrong_nodes, near)
         if found:
             return found
     elif wrong_nodes:
@@ -112,34 +111,50 @@ def diagnose(spec: Spec, values: list, report, entry: dict, wrong_nodes: dict) -
         if found:
             return found
     if _scalar(e) and _scalar(a) and abs(e - a) <= 0.05 * max(abs(a), 1e-12):
-        return "close but outside the tolerance: intermediate values rounded too early?"
+        return M("close but outside the tolerance: intermediate values rounded too early?")
     return None
 
 
-def _chain_diagnosis(report, param: str, expected: float, near) -> str | None:
+def _gradient_diagnosis(spec: Spec, values: list, report, param: str, e: Any, a: Any,
+                        rate: float | None, wrong_nodes: dict, near) -> Msg | None:
+    found = _chain_diagnosis(report, param, e, near)
+    if found:
+        return found
+    if rate is not None:
+        old = spec.bindings[spec.params[param]]
+        if near(e, old - rate * a):
+            return M("this is the updated value (old - lr × gradient, lr = {rate:g}), not the "
+                     "gradient", rate=rate)
+    return _forward_diagnosis(spec, values, param, e, wrong_nodes, near)
+
+
+def _chain_diagnosis(report, param: str, expected: float, near) -> Msg | None:
     p = next(p for p in report.params if p.name == param)
     if not p.chain or not _scalar(expected):
         return None
-    total = sum(path["product"] for path in p.chain)
+    total = sum(path.product for path in p.chain)
     for path in p.chain:
-        for k, f in enumerate(path["factors"]):
-            if abs(f["value"]) in (0.0, 1.0):
+        for k, f in enumerate(path.factors):
+            if abs(f.value) in (0.0, 1.0):
                 continue
             others = 1.0
-            for j, g in enumerate(path["factors"]):
+            for j, g in enumerate(path.factors):
                 if j != k:
-                    others *= g["value"]
-            partial = total - path["product"] + others
+                    others *= g.value
+            partial = total - path.product + others
             if near(expected, partial):
-                shown = f" = {f['expr']}" if f.get("expr") else ""
-                return f"matches the chain with one factor left out: missing " \
-                       f"{f['edge']}{shown} ({f['value']:.4g})"
+                edge = f"{f.edge} = {f.expr}" if f.expr else f.edge
+                return M("matches the chain with one factor left out: missing {edge} "
+                         "({value:.4g})", edge=edge, value=f.value)
     if len(p.chain) > 1:
         for path in p.chain:
-            if near(expected, total - path["product"]):
-                via = " -> ".join(path["path"][1:-1]) or "the direct edge"
-                return f"one path left out: the path through {via} " \
-                       f"({path['product']:.4g})"
+            if near(expected, total - path.product):
+                via = " -> ".join(path.path[1:-1])
+                if not via:
+                    return M("one path left out: the direct edge ({product:.4g})",
+                             product=path.product)
+                return M("one path left out: the path through {via} ({product:.4g})",
+                         via=via, product=path.product)
     return None
 
 
@@ -152,16 +167,18 @@ def _forward_diagnosis(spec: Spec, values: list, param: str, expected: Any,
         flags = spec.graph.depends_on({nid}, spec.loss)
         dependents = [i for i in range(spec.loss + 1) if flags[i] and i != nid]
         try:
-            moved = reverse.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
-            back = reverse.backward(spec.graph, moved, spec.loss, [pid])
+            moved = engine.reforward(spec.graph, values, {nid: given}, spec.loss, dependents)
+            back = engine.backward(spec.graph, moved, spec.loss, [pid])
         except Exception:  # a student's value may leave the domain: no diagnosis then
             continue
         grad = back.adjoint[pid]
         if grad is not None and near(expected, grad):
             actual = values[nid]
-            shown = f"{actual:.4g}" if _scalar(actual) else "the true value"
-            return f"follows from your wrong forward value of {node} " \
-                   f"({given if _scalar(given) else '…'} instead of {shown})"
+            if _scalar(actual) and _scalar(given):
+                return M("follows from your wrong forward value of {node} ({given} instead "
+                         "of {actual:.4g})", node=node, given=given, actual=actual)
+            return M("follows from your wrong forward value of {node} (not the true value)",
+                     node=node)
     return None
 
 
@@ -178,10 +195,10 @@ def _forward_value_diagnosis(spec: Spec, values: list, name: str, expected: Any,
             continue
         dependents = [i for i in range(target + 1) if flags[i] and i != nid]
         try:
-            moved = reverse.reforward(spec.graph, values, {nid: given}, target, dependents)
+            moved = engine.reforward(spec.graph, values, {nid: given}, target, dependents)
         except Exception:  # a student's value may leave the domain: no diagnosis then
             continue
         if near(expected, moved[target]):
-            return f"follows from your wrong forward value of {node} " \
-                   f"(the rest of the computation is right)"
+            return M("follows from your wrong forward value of {node} (the rest of the "
+                     "computation is right)", node=node)
     return None

@@ -13,7 +13,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from gradcli import reverse
+from gradcli import engine
+from gradcli.report import LedgerFactor, LedgerPath, RecurrenceRow, RecurrenceTerm
 from gradcli.spec import Spec
 
 MAX_SYMBOLIC_EDGES = 300  # above this many edges, local derivatives are numbers only
@@ -43,7 +44,7 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
         cid = ids[consumer]
         if not _scalar(values[cid]):
             continue
-        partials = reverse.local_partials(spec.graph, values, cid, named_ids - {cid})
+        partials = engine.local_partials(spec.graph, values, cid, named_ids - {cid})
         for p in producers:
             # an alias (`n0: w`) is the same node: its local derivative is 1
             result[(consumer, p)] = 1.0 if ids[p] == cid else partials.get(ids[p], 0.0)
@@ -130,7 +131,9 @@ def paths(root: str, target: str, uses: dict[str, list[str]]) -> list[list[str]]
 
 def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
            symbolic: bool = True) -> None:
-    """Fill each ParamResult.chain and report.recurrence from the check's backward pass."""
+    """Fill each ParamResult's chain and the report's recurrence from the check's
+    backward pass (the values are the forward pass's); `symbolic=False` leaves the
+    local derivatives as numbers only (no SymPy)."""
     root, ids, uses = graph_names(spec)
     scalar = all(_scalar(values[i]) for i in ids.values())
     numbers = edge_values(spec, values, ids, uses) if scalar else {}
@@ -149,17 +152,17 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
             for consumer, producer in zip(path, path[1:]):
                 value = numbers.get((consumer, producer), 0.0)
                 product *= value
-                factors.append({"edge": f"d{consumer}/d{producer}",
-                                "expr": texts.get((consumer, producer)), "value": value})
-            p.chain.append({"path": path, "factors": factors, "product": product})
+                factors.append(LedgerFactor(f"d{consumer}/d{producer}",
+                                            texts.get((consumer, producer)), value))
+            p.chain.append(LedgerPath(path, factors, product))
     inputs = set(spec.inputs)
     report.recurrence = [row for row in _recurrence(root, uses, adjoint, numbers, texts)
-                         if row["node"] not in inputs]
-    report.extra["ledger_root"] = root
+                         if row.node not in inputs]
+    report.ledger_root = root
 
 
 def _recurrence(root: str, uses: dict[str, list[str]], adjoint: dict[str, Any],
-                numbers: dict, texts: dict) -> list[dict]:
+                numbers: dict, texts: dict) -> list[RecurrenceRow]:
     consumers: dict[str, list[str]] = {}
     for c, producers in uses.items():
         for p in producers:
@@ -168,23 +171,22 @@ def _recurrence(root: str, uses: dict[str, list[str]], adjoint: dict[str, Any],
     for name in _topological(root, uses):
         if name == root:
             continue
-        terms = [{"consumer": c, "upstream": adjoint.get(c), "local": numbers.get((c, name)),
-                  "expr": texts.get((c, name))} for c in consumers.get(name, [])
-                 if adjoint.get(c) is not None]
-        rows.append({"node": name, "value": adjoint.get(name), "terms": terms})
+        terms = [RecurrenceTerm(c, adjoint.get(c), numbers.get((c, name)), texts.get((c, name)))
+                 for c in consumers.get(name, []) if adjoint.get(c) is not None]
+        rows.append(RecurrenceRow(name, adjoint.get(name), terms))
     return rows
 
 
-def chain_line(chain: list[dict], param: str, root: str, digits: int = 4) -> str:
+def chain_line(chain: list[LedgerPath], param: str, root: str, digits: int = 4) -> str:
     """dL/dw3 = dL/dyhat · dyhat/dz_out · dz_out/dw3 = (-0.1649)(0.1378)(0.7503) = -0.01704"""
     parts = []
     for path in chain:
-        names = " · ".join(f["edge"] for f in path["factors"])
-        nums = "".join(f"({f['value']:.{digits}g})" for f in path["factors"])
-        parts.append((names, nums, path["product"]))
+        names = " · ".join(f.edge for f in path.factors)
+        nums = "".join(f"({f.value:.{digits}g})" for f in path.factors)
+        parts.append((names, nums, path.product))
     lhs = f"d{root}/d{param}"
-    if len(chain) == 1 and len(chain[0]["factors"]) == 1:  # a direct edge: nothing to chain
-        return f"{lhs} = {chain[0]['product']:.{digits}g}"
+    if len(chain) == 1 and len(chain[0].factors) == 1:  # a direct edge: nothing to chain
+        return f"{lhs} = {chain[0].product:.{digits}g}"
     if len(parts) == 1:
         names, nums, prod = parts[0]
         return f"{lhs} = {names} = {nums} = {prod:.{digits}g}"

@@ -11,13 +11,16 @@ Conventions
 - `forward(*args)` takes floats or arrays and returns a float or an array.
 - `vjp[i](g, out, *args)` returns the gradient for argument i in the
   *broadcast* shape of the output; the engine sums it back to the argument's
-  own shape (one place for broadcasting, see `reverse.unbroadcast`).
+  own shape (one place for broadcasting, see `engine.unbroadcast`).
 - `sympy(S, *args)` builds the SymPy counterpart; `S` is the namespace from
   `symbolic.sympy_namespace()` (SymPy plus gradcli's sigmoid/relu/softplus),
   so this module never imports SymPy.
-- `kink(*args)` says whether the op is at a point where it is not
-  differentiable (relu and abs at exactly 0); the engine then uses the
-  subgradient 0 and marks the point.
+- `piece(*args)` names, per element, the smooth piece of a piecewise op
+  (relu, abs and the steps): a sign-like array, 0 exactly at the kink.
+  At a kink (`piece == 0`) the op is not differentiable and the engine uses
+  the subgradient 0; a finite difference whose step changes the piece has
+  crossed a kink (`numeric.KinkWatch`).  `kink(*args)`, derived from it, says
+  whether any element is at a kink.
 - numpy is imported lazily: a scalar-only run (`gradcli derive`) never
   needs it.
 """
@@ -137,9 +140,7 @@ def _matmul_vjp_b(g, out, a, b):
         return g * a
     if a.ndim == 1:
         return np.multiply.outer(a, g)
-    if b.ndim == 1:
-        return np.swapaxes(a, -1, -2) @ g
-    return np.swapaxes(a, -1, -2) @ g
+    return np.swapaxes(a, -1, -2) @ g  # (m, k) @ (k,) and (m, k) @ (k, n) alike
 
 
 def _pow(a: Value, b: Value) -> Value:
@@ -163,10 +164,9 @@ def _elementwise(scalar_fn: Callable, numpy_name: str) -> Callable:
     return forward
 
 
-def _at_zero(a: Value) -> bool:
-    if _is_scalar(a):
-        return a == 0.0
-    return bool((a == 0).any())
+def _sign_piece(a: Value) -> Value:
+    """The smooth piece of relu, abs and the steps: -1, 0 (the kink) or +1 per element."""
+    return _sign(a)
 
 
 def _elementwise_sympy(fn_name: str) -> Callable:
@@ -190,12 +190,27 @@ class Op:
     rule: str  # the differentiation rule a student would name
     identity: str  # the textbook identity, in the expression language
     symbol: str | None = None  # infix symbol (+ - * / ** @) or None for a call
-    kink: Callable[..., bool] | None = None
+    #: per element, which smooth piece the arguments are on (0 at the kink);
+    #: None for ops that are smooth everywhere they are defined
+    piece: Callable[..., Value] | None = None
     elementwise: bool = True  # broadcasting elementwise (vs a tensor op)
     aliases: tuple[str, ...] = field(default=())
     #: finite arguments always give a finite result (bounded or structural ops),
     #: so the engine need not scan the output for NaN and infinity
     keeps_finite: bool = False
+
+    @property
+    def kink(self) -> Callable[..., bool] | None:
+        """`kink(*args)`: is any element exactly at a kink? (None: the op has none)"""
+        if self.piece is None:
+            return None
+        return self.at_kink
+
+    def at_kink(self, *args: Value) -> bool:
+        p = self.piece(*args)
+        if _is_scalar(p):
+            return p == 0.0
+        return bool((p == 0).any())
 
 
 OPS: dict[str, Op] = {}
@@ -279,7 +294,7 @@ _row(Op("relu", 1, _relu,
         (lambda g, o, a: g * _step(a),),
         _elementwise_sympy("relu"),
         "relu", "d relu(u) = Heaviside(u)*du  (0 at u = 0)",
-        kink=lambda a: _at_zero(a),
+        piece=_sign_piece,
         keeps_finite=True))
 _row(Op("softplus", 1, _softplus,
         (lambda g, o, a: g * _sigmoid(a),),
@@ -289,7 +304,7 @@ _row(Op("abs", 1, _elementwise(abs, "abs"),
         (lambda g, o, a: g * _sign(a),),
         _elementwise_sympy("Abs"),
         "abs", "d abs(u) = sign(u)*du  (0 at u = 0)",
-        kink=lambda a: _at_zero(a),
+        piece=_sign_piece,
         keeps_finite=True))
 # Step functions appear in derivatives of relu and abs, so the language can
 # read back every derivative it prints.  Their derivative is 0 (almost
@@ -298,13 +313,13 @@ _row(Op("heaviside", 1, _step,
         (lambda g, o, a: g * 0.0 * a,),
         _elementwise_sympy("Heaviside"),
         "step", "d Heaviside(u) = 0  (undefined at u = 0)",
-        kink=lambda a: _at_zero(a), aliases=("Heaviside",),
+        piece=_sign_piece, aliases=("Heaviside",),
         keeps_finite=True))
 _row(Op("sign", 1, _sign,
         (lambda g, o, a: g * 0.0 * a,),
         _elementwise_sympy("sign"),
         "step", "d sign(u) = 0  (undefined at u = 0)",
-        kink=lambda a: _at_zero(a),
+        piece=_sign_piece,
         keeps_finite=True))
 
 # Tensor operations.

@@ -227,44 +227,9 @@ def derive_latex(report: DeriveReport) -> str:
 
 
 # ------------------------------------------------------------------ check ---
-def plain(value: Any) -> Any:
-    """JSON-ready: arrays -> nested lists, NaN -> None (e.g. entries not sampled)."""
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    tolist = getattr(value, "tolist", None)
-    if tolist is not None:
-        return plain(tolist())
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    return value
-
-
 def check_json(report) -> dict:
-    params = []
-    for p in report.params:
-        params.append({"name": p.name, "shape": p.shape, "reverse": plain(p.reverse),
-                       "numeric": plain(p.numeric), "symbolic": plain(p.symbolic),
-                       "rel_error": plain(p.rel_error), "ok": p.ok, "band": p.band,
-                       "attribution": p.attribution, "kink": p.kink,
-                       "chain": plain(p.chain), "paths": p.paths_total})
-    expect = [{"name": e["name"], "expected": plain(e["expected"]), "actual": plain(e["actual"]),
-               "ok": e["ok"], "diagnosis": e["diagnosis"], "ledger": e.get("ledger")}
-              for e in report.expect]
-    out = {"file": report.file, "ok": report.ok, "form": report.form,
-           "loss": plain(report.loss), "nodes": plain(report.nodes), "params": params,
-           "expect": expect, "symbolic": report.symbolic_note,
-           "recurrence": plain(report.recurrence), "notes": report.notes}
-    if report.update:
-        out["lr"] = report.lr
-        out["update"] = plain(report.update)
-        out["loss_after"] = plain(report.loss_after)
-    for key, value in report.extra.items():
-        out[key] = plain(value)
-    return out
+    """The report as JSON-ready data (see `report.CheckReport.to_json`)."""
+    return report.to_json()
 
 
 def tensor(value: Any, digits: int = 6) -> str:
@@ -310,11 +275,11 @@ def _chain_lines(report, show_paths: bool) -> list[str]:
             continue
         if show_paths:
             for path in p.chain:
-                lines.append(f"path {' -> '.join(path['path'])}:")
-                for f in path["factors"]:
-                    expr = f" = {f['expr']}" if f.get("expr") else ""
-                    lines.append(f"    {f['edge']}{expr} = {f['value']:.6g}")
-                lines.append(f"    product = {path['product']:.6g}")
+                lines.append(f"path {' -> '.join(path.path)}:")
+                for f in path.factors:
+                    expr = f" = {f.expr}" if f.expr else ""
+                    lines.append(f"    {f.edge}{expr} = {f.value:.6g}")
+                lines.append(f"    product = {path.product:.6g}")
         lines.append(chain_line(p.chain, p.name, report.loss_name))
     return lines
 
@@ -323,12 +288,12 @@ def _edge_definitions(report) -> list[str]:
     seen, lines = set(), []
     for p in report.params:
         for path in p.chain:
-            for f in path["factors"]:
-                if f["edge"] not in seen and f.get("expr"):
-                    seen.add(f["edge"])
-                    value = f"{f['value']:.6g}"
-                    rhs = value if f["expr"] == value else f"{f['expr']} = {value}"
-                    lines.append(f"{f['edge']} = {rhs}")
+            for f in path.factors:
+                if f.edge not in seen and f.expr:
+                    seen.add(f.edge)
+                    value = f"{f.value:.6g}"
+                    rhs = value if f.expr == value else f"{f.expr} = {value}"
+                    lines.append(f"{f.edge} = {rhs}")
     return lines
 
 
@@ -336,27 +301,26 @@ def _recurrence_lines(report) -> list[str]:
     lines = []
     root = report.loss_name
     for row in report.recurrence:
-        terms = " + ".join(f"d{root}/d{t['consumer']} · d{t['consumer']}/d{row['node']}"
-                           for t in row["terms"])
-        nums = " + ".join(f"({tensor(t['upstream'], 4)})({tensor(t['local'], 4)})"
-                          if t["local"] is not None else f"[{tensor(t['upstream'], 4)}]"
-                          for t in row["terms"])
-        rhs = f" = {nums}" if nums and all(t["local"] is not None for t in row["terms"]) else ""
-        value = row["value"]
+        terms = " + ".join(f"d{root}/d{t.consumer} · d{t.consumer}/d{row.node}"
+                           for t in row.terms)
+        nums = " + ".join(f"({tensor(t.upstream, 4)})({tensor(t.local, 4)})"
+                          if t.local is not None else f"[{tensor(t.upstream, 4)}]"
+                          for t in row.terms)
+        rhs = f" = {nums}" if nums and all(t.local is not None for t in row.terms) else ""
+        value = row.value
         shape = "" if value is None or isinstance(value, float) else \
             f" [{'×'.join(str(n) for n in getattr(value, 'shape', ()))}]"
-        lines.append(f"d{root}/d{row['node']}{shape} = {terms}{rhs} = {tensor(value, 4)}")
+        lines.append(f"d{root}/d{row.node}{shape} = {terms}{rhs} = {tensor(value, 4)}")
     return lines
 
 
 def _expect_rows(report) -> list[list[str]]:
-    return [[e["name"], tensor(e["expected"]), tensor(e["actual"]),
-             "ok" if e["ok"] else "WRONG", e["diagnosis"] or ""] for e in report.expect]
+    return [[e.name, tensor(e.expected), tensor(e.actual),
+             "ok" if e.ok else "WRONG", text(e.diagnosis)] for e in report.expect]
 
 
 def _update_rows(report) -> list[list[str]]:
-    return [[u["name"], tensor(u["old"]), tensor(u["grad"]), tensor(u["new"])]
-            for u in report.update]
+    return [[u.name, tensor(u.old), tensor(u.grad), tensor(u.new)] for u in report.update]
 
 
 LAYER_HEADERS = ["layer", "delta_k = dL/dz_k", "delta_k", "dW_k = delta_kᵀ @ a_(k-1)",
@@ -365,12 +329,12 @@ LAYER_HEADERS = ["layer", "delta_k = dL/dz_k", "delta_k", "dW_k = delta_kᵀ @ a
 
 def _layer_rows(report) -> list[list[str]]:
     rows = []
-    for layer in report.extra.get("layers", []):
-        how = layer["how"]
-        if "formula_max_diff" in layer:  # the textbook shortcut, checked against the engine
-            how += f"  (checked: max |diff| {layer['formula_max_diff']:.1e})"
-        rows.append([f"layer {layer['layer']}", how, tensor(layer["delta"], 4),
-                     tensor(layer["dW"], 4), tensor(layer["db"], 4)])
+    for layer in report.layers:
+        how = layer.how
+        if layer.formula_max_diff is not None:  # the textbook shortcut, checked
+            how += f"  (checked: max |diff| {layer.formula_max_diff:.1e})"
+        rows.append([f"layer {layer.layer}", how, tensor(layer.delta, 4),
+                     tensor(layer.dW, 4), tensor(layer.db, 4)])
     return rows
 
 
@@ -399,12 +363,15 @@ def check_text(report, show_paths: bool = False, show_recurrence: bool = False) 
         table.add_row(*row[:-1], mark if p.band != "fd-artefact" else Text("fd-artefact"))
     console.print(table)
     if report.symbolic_note:
-        console.print(Text(f"symbolic: {report.symbolic_note}", style="yellow"))
+        console.print(Text(f"symbolic: {text(report.symbolic_note)}", style="yellow"))
     for p in report.params:
         if p.attribution:
-            console.print(Text(f"{p.name}: {p.attribution}", style="yellow" if p.ok else "red"))
+            console.print(Text(f"{p.name}: {text(p.attribution)}",
+                               style="yellow" if p.ok else "red"))
+        if p.note:
+            console.print(Text(f"{p.name}: {text(p.note)}", style="yellow"))
     for note in report.notes:
-        console.print(Text(f"note: {note}", style="yellow"))
+        console.print(Text(f"note: {text(note)}", style="yellow"))
     chain = _chain_lines(report, show_paths)
     if chain:
         console.print(Text("Chain rule", style="bold"))
@@ -436,18 +403,18 @@ def check_text(report, show_paths: bool = False, show_recurrence: bool = False) 
         for row in rows:
             table.add_row(*row)
         console.print(table)
-        for line in report.extra.get("flow_lines", []):
+        for line in report.flow_lines:
             console.print(f"  {line}")
     if report.expect:
         table = _table("Hand answers (expect)", ["name", "expected", "actual", "check",
                                                   "diagnosis"])
         for row, e in zip(_expect_rows(report), report.expect):
-            table.add_row(*row[:3], ok_mark(e["ok"]) if e["ok"] else Text("WRONG", style="bold red"),
+            table.add_row(*row[:3], ok_mark(e.ok) if e.ok else Text("WRONG", style="bold red"),
                           row[4])
         console.print(table)
         for e in report.expect:
-            if not e["ok"] and e.get("ledger"):
-                console.print(f"  {e['name']}: {e['ledger']}")
+            if not e.ok and e.ledger:
+                console.print(f"  {e.name}: {e.ledger}")
     if report.update:
         table = _table(f"One gradient-descent step (lr = {report.lr:g})",
                        ["name", "old", "gradient", "new"])
@@ -470,7 +437,7 @@ def check_markdown(report, show_paths: bool = False, show_recurrence: bool = Fal
            _md_table(["name", "reverse", "numeric", "symbolic", "rel error", "check"],
                      _gradient_rows(report)), ""]
     if report.symbolic_note:
-        out += [f"> symbolic: {report.symbolic_note}", ""]
+        out += [f"> symbolic: {text(report.symbolic_note)}", ""]
     chain = _chain_lines(report, show_paths)
     if chain:
         out += ["### Chain rule", "", "```"] + _edge_definitions(report) + [""] + chain + \

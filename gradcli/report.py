@@ -25,6 +25,7 @@ class DerivativeRow:
     kink: bool = False
     note: Any = None  # a message (i18n.Msg) or None
     raw: Any = field(default=None, repr=False)  # the unsimplified SymPy derivative
+    verdict: Any = field(default=None, repr=False)  # verdict.Verdict, when at a point
     #: the derivative as a product beside the expanded form (18*x + 6 = 6*(3*x + 1))
     factored: str | None = None
     factored_latex: str | None = None
@@ -72,3 +73,268 @@ def _explanation_json(explanation: Any) -> dict[str, Any]:
             "tree": None if tree is None else steps.to_json(tree, order),
             "substitution": steps.substitution_view(sub, order),
             "substitution_values": None if sub is None else sub.values}
+
+
+# ------------------------------------------------------------------- check ---
+def _plain(value: Any) -> Any:
+    """JSON-ready: arrays -> nested lists, NaN and infinity -> None, messages -> English."""
+    from gradcli.i18n import Msg, english
+
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, Msg):
+        return english(value)  # JSON is English in every language
+    if getattr(value, "dtype", None) is not None and value.dtype.kind in "fb":
+        return _plain_array(value)
+    tolist = getattr(value, "tolist", None)
+    if tolist is not None:
+        return _plain(tolist())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _plain_array(a: Any) -> Any:
+    """A float or bool array as nested lists, NaN and infinity as None (vectorised: a
+    million entries must not cost a Python call each)."""
+    import numpy as np
+
+    if a.dtype.kind == "b":
+        return a.tolist()
+    finite = np.isfinite(a)
+    if finite.all():
+        return a.tolist()
+    shown = a.astype(object)
+    shown[~finite] = None
+    return shown.tolist()
+
+
+@dataclass
+class LedgerFactor:
+    """One edge of a chain-rule path: d consumer / d producer."""
+
+    edge: str  # "dyhat/dz_out"
+    expr: str | None  # the local derivative in the file's names, where SymPy gave it
+    value: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"edge": self.edge, "expr": self.expr, "value": _plain(self.value)}
+
+
+@dataclass
+class LedgerPath:
+    """One path back from the loss to a parameter, and the product of its factors."""
+
+    path: list[str]
+    factors: list[LedgerFactor]
+    product: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": list(self.path), "factors": [f.to_json() for f in self.factors],
+                "product": _plain(self.product)}
+
+
+@dataclass
+class RecurrenceTerm:
+    """dL/dconsumer · dconsumer/dnode, one consumer of a node."""
+
+    consumer: str
+    upstream: Any  # dL/dconsumer
+    local: Any  # dconsumer/dnode (None for tensors: a Jacobian)
+    expr: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"consumer": self.consumer, "upstream": _plain(self.upstream),
+                "local": _plain(self.local), "expr": self.expr}
+
+
+@dataclass
+class RecurrenceRow:
+    """dL/dnode = Σ over consumers of dL/dconsumer · dconsumer/dnode."""
+
+    node: str
+    value: Any
+    terms: list[RecurrenceTerm]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"node": self.node, "value": _plain(self.value),
+                "terms": [t.to_json() for t in self.terms]}
+
+
+@dataclass
+class ParamResult:
+    """One parameter's gradient three ways, and the verdict on it."""
+
+    name: str
+    shape: list[int]
+    reverse: Any
+    numeric: Any  # NaN entries: not computed
+    symbolic: Any  # None when skipped
+    verdict: Any  # verdict.Verdict
+    numeric_error: Any = 0.0
+    chain: list[LedgerPath] = field(default_factory=list)  # ledger paths (scalar graphs)
+    paths_total: int = 0  # number of paths from the loss (ledger may cap the list)
+
+    @property
+    def ok(self) -> bool:
+        return self.verdict.ok
+
+    @property
+    def band(self) -> str:
+        return self.verdict.band
+
+    @property
+    def rel_error(self) -> float:
+        return self.verdict.rel_error
+
+    @property
+    def attribution(self) -> Any:
+        return self.verdict.attribution
+
+    @property
+    def note(self) -> Any:
+        return self.verdict.note
+
+    @property
+    def kink(self) -> bool:
+        return self.verdict.kinks > 0
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.verdict
+        return {"name": self.name, "shape": self.shape, "reverse": _plain(self.reverse),
+                "numeric": _plain(self.numeric), "symbolic": _plain(self.symbolic),
+                "rel_error": _plain(v.rel_error), "ok": v.ok, "band": v.band,
+                "cause": v.cause, "attribution": _plain(v.attribution), "note": _plain(v.note),
+                "kink": self.kink, "worst_index": _plain(v.worst_index),
+                "chain": [p.to_json() for p in self.chain], "paths": self.paths_total}
+
+
+@dataclass
+class ExpectResult:
+    """One graded hand answer."""
+
+    name: str  # "loss", a node name, "grad.<param>"
+    expected: Any
+    actual: Any
+    ok: bool
+    where: str  # the answer's place in the file
+    diagnosis: Any = None  # Msg: what went wrong, where one fits
+    ledger: str | None = None  # the chain rule written out, for a wrong gradient
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "expected": _plain(self.expected),
+                "actual": _plain(self.actual), "ok": self.ok,
+                "diagnosis": _plain(self.diagnosis), "ledger": self.ledger}
+
+
+@dataclass
+class UpdateRow:
+    """One parameter before and after a gradient-descent step."""
+
+    name: str
+    old: Any
+    grad: Any
+    new: Any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "old": _plain(self.old), "grad": _plain(self.grad),
+                "new": _plain(self.new)}
+
+
+@dataclass
+class LayerRow:
+    """One dense layer of the per-layer ledger: delta_k = dL/dz_k and its products."""
+
+    layer: int
+    how: str  # how delta_k is obtained, in the file's names
+    delta: Any
+    dW: Any
+    db: Any
+    dW_shape: list[int]
+    dW_how: str
+    db_how: str
+    #: the textbook shortcut (e.g. (yhat - y)/B) checked against the engine
+    formula_max_diff: float | None = None
+
+    @property
+    def delta_shape(self) -> list[int]:
+        return list(getattr(self.delta, "shape", ()))
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"layer": self.layer, "how": self.how, "delta": _plain(self.delta),
+               "delta_shape": self.delta_shape, "dW": _plain(self.dW), "db": _plain(self.db),
+               "dW_shape": self.dW_shape, "dW_how": self.dW_how, "db_how": self.db_how}
+        if self.formula_max_diff is not None:
+            out["formula_max_diff"] = self.formula_max_diff
+        return out
+
+
+@dataclass
+class FlowRow:
+    """‖dL/da_k‖ of one layer: how the gradient flows back through the net."""
+
+    layer: int
+    norm: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"layer": self.layer, "norm": _plain(self.norm)}
+
+
+@dataclass
+class CheckReport:
+    """Everything `gradcli check` found for one file."""
+
+    file: str
+    form: str  # "graph" or "layers"
+    loss: float
+    loss_name: str
+    nodes: dict[str, Any]  # named values in order (inputs, params, nodes)
+    params: list[ParamResult] = field(default_factory=list)
+    ok: bool = True
+    expect: list[ExpectResult] = field(default_factory=list)
+    symbolic_note: Any = None  # Msg: why symbolic was skipped
+    recurrence: list[RecurrenceRow] = field(default_factory=list)
+    ledger_root: str | None = None  # graph form: the loss's name in the ledger
+    update: list[UpdateRow] = field(default_factory=list)
+    lr: float | None = None
+    loss_after: float | None = None
+    notes: list[Any] = field(default_factory=list)  # Msg
+    mode: str = "full"  # numeric: "full", "sampled" (graph form) or "fast" (layer form)
+    layers: list[LayerRow] = field(default_factory=list)  # layer form, top layer first
+    gradient_flow: list[FlowRow] = field(default_factory=list)
+    flow_warnings: list[Any] = field(default_factory=list)  # Msg: vanishing / exploding
+    timings: dict[str, float] = field(default_factory=dict)
+    expressions: dict[str, str] = field(default_factory=dict)  # name -> text, "__loss__"
+
+    @property
+    def flow_lines(self) -> list[str]:
+        """‖dL/da_k‖ = ..., then the warnings (as printed)."""
+        from gradcli.i18n import text
+
+        return [f"‖dL/da_{f.layer}‖ = {f.norm:.4g}" for f in self.gradient_flow] + \
+            [text(w) for w in self.flow_warnings]
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "file": self.file, "ok": self.ok, "form": self.form, "loss": _plain(self.loss),
+            "nodes": _plain(self.nodes), "params": [p.to_json() for p in self.params],
+            "expect": [e.to_json() for e in self.expect],
+            "symbolic": _plain(self.symbolic_note),
+            "recurrence": [r.to_json() for r in self.recurrence],
+            "notes": [_plain(n) for n in self.notes], "mode": self.mode}
+        if self.update:
+            out.update(lr=self.lr, update=[u.to_json() for u in self.update],
+                       loss_after=_plain(self.loss_after))
+        if self.form == "graph":
+            out["ledger_root"] = self.ledger_root
+        else:
+            out.update(layers=[r.to_json() for r in self.layers],
+                       gradient_flow=[f.to_json() for f in self.gradient_flow],
+                       flow_lines=[f"‖dL/da_{f.layer}‖ = {f.norm:.4g}"
+                                   for f in self.gradient_flow]
+                       + [_plain(w) for w in self.flow_warnings])
+        return out

@@ -442,7 +442,7 @@ def test_lr_from_command_line_is_used_for_diagnosis(tmp_path):
 
 
 def test_latex_has_update_and_expressions():
-    result = cli("specs/sigmoid_121.yaml", "--format", "latex", "--lr", "0.5")
+    result = cli(SIGMOID_121, "--format", "latex", "--lr", "0.5")
     assert result.exit_code == 0
     assert r"\texttt{sigmoid(z\_out)}" in result.stdout
     assert "0.8085189669" in result.stdout  # w3 after one step
@@ -462,3 +462,165 @@ def test_exact_path_count_in_json(tmp_path):
     assert param(report, "w")["paths"] == 2 ** levels
     assert param(report, "w")["chain"] == []  # too many to list: the recurrence is shown
     assert param(report, "w")["reverse"] == pytest.approx(5.0 ** levels)
+
+
+# ------------------------------------------------------- one descent step ---
+def test_a_step_that_increases_the_loss_says_so(tmp_path):
+    """x**2 from x = 5 with lr 10: x -> 5 - 10*10 = -95, L: 25 -> 9025 (overshoot)."""
+    path = write(tmp_path, "x2.yaml", "params:\n  x: 5\nloss: x**2\n")
+    code, report = check_json(path, "--lr", "10")
+    assert code == 0
+    assert report["loss"] == 25.0 and report["loss_after"] == 9025.0
+    [note] = [n for n in report["notes"] if "increased the loss" in n]
+    assert "25 -> 9025" in note and "overshoot" in note
+    text = cli(path, "--lr", "10").stdout
+    assert "L: 25 -> 9025" in text and "the step increased the loss" in text
+    # a step that decreases the loss says nothing of the kind
+    code, report = check_json(path, "--lr", "0.1")
+    assert report["loss_after"] == pytest.approx(16.0)
+    assert not any("increased" in n for n in report["notes"])
+
+
+# ------------------------------------------------ tolerances and verdicts ---
+def broken_sin(monkeypatch, factor: float) -> None:
+    """sin's local derivative off by `factor` (reverse mode only: SymPy and the forward
+    pass are right)."""
+    import dataclasses
+
+    from gradcli.ops import OPS
+
+    wrong = dataclasses.replace(OPS["sin"], vjp=(lambda g, o, a: g * factor * np.cos(a),))
+    monkeypatch.setitem(OPS, "sin", wrong)
+
+
+def test_rtol_decides_a_small_relative_error(tmp_path, monkeypatch):
+    broken_sin(monkeypatch, 1.001)  # 1e-3 relative error in every gradient
+    path = write(tmp_path, "sin.yaml", "params:\n  w: 0.5\nloss: sin(w)\n")
+    code, report = check_json(path)
+    w = param(report, "w")
+    assert code == 1 and not w["ok"] and w["cause"] == "backprop bug"
+    assert w["rel_error"] == pytest.approx(1e-3, rel=1e-3)
+    code, report = check_json(path, "--rtol", "1e-2")
+    w = param(report, "w")
+    assert code == 0 and w["ok"] and w["band"] == "suspicious"
+    code, report = check_json(path, "--rtol", "9e-4")
+    assert code == 1
+
+
+def test_atol_decides_tiny_gradients(tmp_path, monkeypatch):
+    broken_sin(monkeypatch, 2.0)  # twice the gradient, but the gradient is ~1e-10
+    path = write(tmp_path, "tiny.yaml", "params:\n  w: 0.5\nloss: 1e-10*sin(w)\n")
+    code, report = check_json(path)  # default atol 1e-8
+    w = param(report, "w")
+    assert code == 0 and w["ok"] and w["band"] == "within atol"
+    code, report = check_json(path, "--atol", "0")
+    w = param(report, "w")
+    assert code == 1 and not w["ok"] and w["attribution"].startswith("backprop bug in op 'sin'")
+
+
+def test_tolerance_below_the_fd_error_estimate_is_said_on_the_row():
+    code, report = check_json(SIGMOID_121, "--rtol", "1e-14", "--atol", "0")
+    assert code == 0
+    for p in report["params"]:
+        assert p["ok"] and p["note"].startswith("compared at the numeric error estimate ")
+    text = cli(SIGMOID_121, "--rtol", "1e-14", "--atol", "0").stdout
+    assert "w3: compared at the numeric error estimate " in text
+    # at the default tolerance the estimate is far below it: no note
+    code, report = check_json(SIGMOID_121)
+    assert all(p["note"] is None for p in report["params"])
+
+
+def test_fd_artefact_row(tmp_path):
+    """sin(1e6 w): the step 6e-6 spans radians, so central differences are off while
+    reverse mode and SymPy agree: not a failure."""
+    path = write(tmp_path, "fast_sin.yaml", "params:\n  w: 1\nloss: sin(1000000*w)\n")
+    code, report = check_json(path)
+    w = param(report, "w")
+    assert code == 0 and w["ok"] and w["band"] == "fd-artefact" and w["cause"] == "fd-artefact"
+    assert w["reverse"] == pytest.approx(1e6 * math.cos(1e6), rel=1e-12)
+    assert w["symbolic"] == pytest.approx(w["reverse"], rel=1e-9)
+    assert w["numeric"] != pytest.approx(w["reverse"], rel=1e-2)
+    result = cli(path)
+    assert result.exit_code == 0 and "fd-artefact" in result.stdout
+
+
+def test_inconclusive_row_when_symbolic_is_skipped(monkeypatch):
+    broken_sin(monkeypatch, 2.0)
+    code, report = check_json(SPECS / "xy_plus_x.yaml")  # no sin: unaffected
+    assert code == 0
+    path = SPECS / "sigmoid_121.yaml"
+    code, report = check_json(path, "--timeout", "0")
+    assert code == 0  # no sin here either
+    import dataclasses
+
+    from gradcli.ops import OPS
+
+    wrong = dataclasses.replace(OPS["sigmoid"], vjp=(lambda g, o, a: g * o,))
+    monkeypatch.setitem(OPS, "sigmoid", wrong)
+    code, report = check_json(path, "--timeout", "0")
+    w3 = param(report, "w3")
+    assert code == 1 and not w3["ok"] and w3["symbolic"] is None
+    assert w3["cause"] == "inconclusive"
+    assert w3["attribution"] == ("reverse mode and central differences disagree (symbolic "
+                                 "skipped): inconclusive")
+    text = cli(path, "--timeout", "0")
+    assert text.exit_code == 1 and "w3: reverse mode and central differences disagree" \
+        in text.stdout
+
+
+def test_timeout_skips_symbolic_with_the_reason_and_keeps_the_numbers():
+    code, report = check_json(SIGMOID_121, "--timeout", "0")
+    assert code == 0 and report["ok"]
+    assert report["symbolic"] == "skipped: the time budget is 0 s (--timeout)"
+    for p in report["params"]:
+        assert p["symbolic"] is None and p["ok"]
+        assert p["numeric"] == pytest.approx(p["reverse"], rel=1e-6)
+    assert param(report, "w3")["reverse"] == pytest.approx(DL_DW3, rel=1e-12)
+    text = cli(SIGMOID_121, "--timeout", "0").stdout
+    assert "symbolic: skipped: the time budget is 0 s (--timeout)" in text
+
+
+# --------------------------------------------------------------- sampling ---
+def test_graph_form_samples_entries_above_the_limit(tmp_path):
+    n = 20_100
+    w = [round(0.001 * (i % 97) - 0.05, 3) for i in range(n)]
+    path = write(tmp_path, "big.yaml", f"params:\n  w: {w}\nloss: sum(w*w)/2\n")
+    code, report = check_json(path)
+    [p] = report["params"]
+    assert code == 0 and report["mode"] == "sampled"
+    [note] = [n for n in report["notes"] if "sampled" in n]
+    keep = check.NUMERIC_MAX_ELEMENTS * n // n  # the one tensor gets all of the limit
+    assert note == (f"w: {keep:,} of {n:,} entries sampled (seed 0) and checked "
+                    "numerically; the others are not computed (null)")
+    numeric = np.array([np.nan if v is None else v for v in p["numeric"]])
+    chosen = np.sort(np.random.default_rng(0).choice(n, size=keep, replace=False))
+    np.testing.assert_array_equal(np.flatnonzero(~np.isnan(numeric)), chosen)
+    np.testing.assert_allclose(numeric[chosen], np.array(w)[chosen], rtol=1e-6, atol=1e-9)
+    assert "skipped" in report["symbolic"]
+
+
+def test_progress_is_reported(tmp_path):
+    w = [0.01 * i for i in range(450)]
+    s = spec.load(str(write(tmp_path, "w.yaml", f"params:\n  w: {w}\n  b: 1\n"
+                                               "loss: sum(w*w)*b\n")))
+    calls = []
+    report = check.run(s, symbolic_budget=0, progress=lambda done, total: calls.append(
+        (done, total)))
+    assert report.ok
+    assert calls[-1] == (451, 451)
+    assert [c[0] for c in calls] == sorted({c[0] for c in calls})  # strictly growing
+    assert len(calls) >= 3  # every 200 entries, and at the end
+
+
+# ------------------------------------------------------- error locations ---
+def test_engine_errors_are_located_by_node(tmp_path):
+    """The error names the operation's own line and column, in whichever node it is."""
+    path = write(tmp_path, "loc.yaml", "params:\n  w: -1\nnodes:\n  a: w*2\n"
+                                       "  b: 1 + sqrt(a)\nloss: b + log(w + 3)\n")
+    result = cli(path)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:5:10: sqrt(-2) is undefined")
+    path = write(tmp_path, "loc2.yaml", "params:\n  w: -1\nnodes:\n  a: w*2\n"
+                                        "loss: a + log(w)\n")
+    result = cli(path)
+    assert result.stderr.startswith(f"error: {path}:5:11: log(-1) is undefined")

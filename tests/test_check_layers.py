@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from checkcli import check_json, cli, write
-from gradcli import check, layers, spec
+from gradcli import check, spec
+from gradcli.dense import numeric as dense_numeric, table
 from gradcli.ops import OPS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,15 +120,15 @@ def test_class_indices_and_one_hot_agree(tmp_path):
 
 # ------------------------------------------- every activation x loss pair ---
 REGRESSION = ("squared_error", "half_squared_error", "mse")
-COMBOS = ([(act, loss) for act in layers.ACTIVATIONS for loss in REGRESSION]
+COMBOS = ([(act, loss) for act in table.ACTIVATIONS for loss in REGRESSION]
           + [(act, loss) for act in ("sigmoid", "softmax")
              for loss in ("binary_cross_entropy", "cross_entropy")])
 HIDDEN = ("sigmoid", "tanh", "relu", "linear")
 
 
 def test_combos_cover_every_activation_and_loss():
-    assert {a for a, _ in COMBOS} == set(layers.ACTIVATIONS)
-    assert {l for _, l in COMBOS} == set(layers.LOSSES)
+    assert {a for a, _ in COMBOS} == set(table.ACTIVATIONS)
+    assert {l for _, l in COMBOS} == set(table.LOSSES)
 
 
 @pytest.mark.parametrize("i,out,loss", [(i, a, l) for i, (a, l) in enumerate(COMBOS)],
@@ -276,11 +277,11 @@ def test_mnist_spec_passes_quickly():
 
 # ----------------------------------------------------------- fast mode ---
 def test_fast_mode_above_limit(monkeypatch):
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     report = run(SPECS / "net_231_sigmoid.yaml")  # 13 parameters
     assert report.ok
-    assert report.extra["mode"] == "fast"
-    notes = " ".join(report.notes)
+    assert report.mode == "fast"
+    notes = " ".join(map(str, report.notes))
     assert "fast mode" in notes
     assert "random directions" in notes
     assert "direction seed" in notes and "ok" in notes
@@ -292,7 +293,7 @@ def test_fast_mode_above_limit(monkeypatch):
 
 
 def test_full_flag_forces_full_mode(monkeypatch):
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     code, report = check_json(SPECS / "net_231_sigmoid.yaml", "--full")
     assert code == 0 and report["mode"] == "full"
     code, report = check_json(SPECS / "net_231_sigmoid.yaml")
@@ -332,9 +333,70 @@ def test_broken_vjp_detected_in_layer_form(monkeypatch):
 
 def test_broken_vjp_detected_in_fast_mode(monkeypatch):
     broken_sigmoid(monkeypatch)
-    monkeypatch.setattr(layers, "FULL_MODE_MAX_PARAMS", 10)
+    monkeypatch.setattr(dense_numeric, "FULL_MODE_MAX_PARAMS", 10)
     code, report = check_json(SPECS / "net_231_sigmoid.yaml")
     assert code == 1
     assert report["mode"] == "fast"
     assert any("FAIL" in n for n in report["notes"])
     assert not any(p["ok"] for p in report["params"])
+
+
+# ------------------------------------------------------- gradient flow ---
+def deep(tmp_path, activation: str, n: int, params: str = "") -> Path:
+    body = "".join(f"  - dense: {{units: 4, activation: {activation}}}\n" for _ in range(n - 1))
+    return write(tmp_path, "deep.yaml", "inputs:\n  x: [[0.5, -1.0, 2.0, 0.3]]\n  y: [[1.0]]\n"
+                 f"layers:\n{body}  - dense: {{units: 1, activation: sigmoid}}\n"
+                 f"loss: squared_error\nseed: 0\n{params}")
+
+
+def test_vanishing_gradient_over_many_layers_is_warned(tmp_path):
+    """10 sigmoid layers: each shrinks dL/da by less than 1000x, all of them by 80,000x."""
+    code, report = check_json(deep(tmp_path, "sigmoid", 10), "--timeout", "0")
+    assert code == 0
+    flow = report["gradient_flow"]
+    assert [f["layer"] for f in flow] == list(range(9, 0, -1))
+    norms = [f["norm"] for f in flow]
+    assert all(b / a > 1e-3 for a, b in zip(norms, norms[1:]))  # no adjacent warning
+    assert norms[0] / norms[-1] > 1e3
+    shrink = norms[0] / norms[-1]
+    [warning] = [line for line in report["flow_lines"] if line.startswith("warning")]
+    assert warning == (f"warning: dL/da shrinks {shrink:.1e}× from layer 9 to layer 1 "
+                       "(vanishing gradient)")
+    assert warning in cli(deep(tmp_path, "sigmoid", 10), "--timeout", "0").stdout
+    # three layers do not lose that much: no warning
+    code, report = check_json(deep(tmp_path, "sigmoid", 3), "--timeout", "0")
+    assert not [line for line in report["flow_lines"] if line.startswith("warning")]
+
+
+def test_exploding_gradient_between_adjacent_layers_is_warned(tmp_path):
+    # W2 multiplies by 5000 (W3 scales it back, or the sigmoid output saturates)
+    big = ("params:\n  W2: " + str((np.eye(4) * 5000).tolist()) + "\n  W3: "
+           + str((np.ones((1, 4)) * 1e-4).tolist()) + "\n")
+    # (W3 is tiny and a2 large, so W3's plain central difference is off by ~1e-5)
+    code, report = check_json(deep(tmp_path, "linear", 3, big), "--timeout", "0", "--rtol", "1e-4")
+    assert code == 0
+    norms = {f["layer"]: f["norm"] for f in report["gradient_flow"]}
+    assert norms[1] / norms[2] == pytest.approx(5000, rel=1e-9)
+    warnings = [line for line in report["flow_lines"] if line.startswith("warning")]
+    assert warnings == ["warning: dL/da grows 5.0e+03× from layer 2 to layer 1 "
+                        "(exploding gradient)"]
+
+
+def test_progress_is_reported_for_layer_nets():
+    s = spec.load(str(SPECS / "xor_relu_softmax.yaml"))
+    calls = []
+    report = check.run(s, progress=lambda done, total: calls.append((done, total)))
+    assert report.ok
+    total = sum(np.size(s.bindings[nid]) for nid in s.params.values())
+    assert calls[-1] == (total, total) and len(calls) >= 4  # a block per tensor at least
+
+
+def test_layer_form_errors_name_the_loss_line(tmp_path):
+    # a linear output is negative here, so cross-entropy takes the log of it
+    path = write(tmp_path, "neg.yaml", "inputs:\n  x: [[1.0, 2.0]]\n  y: [[0.0, 1.0]]\n"
+                 "layers:\n  - dense: {units: 2}\nloss: cross_entropy\nparams:\n"
+                 "  W1: [[1, 1], [-1, -1]]\n  b1: [0, 0]\n")
+    result = cli(path)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: {path}:6:7: log(array[1, 2]) gives a non-finite "
+                                    "value at x: [1, 2]")

@@ -288,11 +288,40 @@ def test_timeout_zero_skips_symbolic_but_numbers_still_come():
     assert simplified["simplified"] is True and simplified["derivative"] == "1"
 
 
-def test_rtol_and_atol_are_used():
+def test_rtol_and_atol_are_used(monkeypatch):
     # An expression whose numeric error estimate is not tiny: sin at a large x.
     loose = derive_json("sin(x)", "--at", "x=10000")
     assert loose.code == 0 and loose.row("x")["ok"] is True
     assert loose.row("x")["value"] == pytest.approx(math.cos(1e4), rel=1e-12)
+    # A reverse mode off by 1e-3 relative: beyond the default rtol 1e-6, within 1e-2.
+    import dataclasses
+
+    from gradcli import ops
+
+    def broken(factor):
+        wrong = dataclasses.replace(ops.OPS["sin"],
+                                    vjp=(lambda g, o, a: g * factor * math.cos(a),))
+        monkeypatch.setitem(ops.OPS, "sin", wrong)
+
+    broken(1.001)
+    assert derive_json("sin(x)", "--at", "x=1").code == 1
+    row = derive_json("sin(x)", "--at", "x=1", "--rtol", "1e-2").row("x")
+    assert row["ok"] is True and row["band"] == "suspicious"
+    assert derive_json("sin(x)", "--at", "x=1", "--rtol", "9e-4").code == 1
+    # Twice the gradient, but the gradient is 5e-11: the default atol 1e-9 decides.
+    broken(2.0)
+    row = derive_json("1e-10*sin(x)", "--at", "x=1").row("x")
+    assert row["ok"] is True and row["band"] == "within atol"
+    run = derive_json("1e-10*sin(x)", "--at", "x=1", "--atol", "0")
+    assert run.code == 1 and run.row("x")["ok"] is False
+    assert run.row("x")["note"].startswith("backprop bug")
+
+
+def test_tolerance_below_the_fd_error_estimate_is_noted():
+    row = derive_json("sin(x)", "--at", "x=1", "--rtol", "1e-15", "--atol", "0").row("x")
+    assert row["ok"] is True
+    assert row["note"].startswith("compared at the numeric error estimate ")
+    assert derive_json("sin(x)", "--at", "x=1").row("x")["note"] is None
 
 
 def test_tanh_derivative_stays_in_the_language():

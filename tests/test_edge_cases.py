@@ -2,16 +2,28 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from gradcli.cli import app
 
 
-def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gradcli", *args], capture_output=True,
-                          text=True, timeout=timeout)
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str, timeout: float = 60) -> Run:
+    """`gradcli ARGS`, in-process (`timeout` kept for the callers: unused)."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
 
 
 def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> str:
@@ -20,7 +32,7 @@ def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> str:
     return str(path)
 
 
-def one_json(result: subprocess.CompletedProcess) -> dict:
+def one_json(result: Run) -> dict:
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return json.loads(lines[0])

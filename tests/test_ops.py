@@ -16,7 +16,7 @@ import sympy as sp
 
 from gradcli import numeric
 from gradcli.ops import CONSTANTS, FUNCTIONS, OPS, function_names
-from gradcli.reverse import unbroadcast
+from gradcli.engine import unbroadcast
 from gradcli.symbolic import NAMESPACE
 
 POINTS = 5  # random points per scalar op

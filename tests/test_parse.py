@@ -16,10 +16,10 @@ import pytest
 from gradcli import parse as parse_mod
 from gradcli.errors import ExpressionError, GradcliError, LimitError
 from gradcli.graph import CONST, VAR, Graph
+from gradcli.engine import forward
 from gradcli.i18n import Msg
 from gradcli.ops import OPS
 from gradcli.parse import MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, Parsed, is_identifier, parse
-from gradcli.reverse import forward
 
 SIGMOID = lambda v: 1 / (1 + math.exp(-v))  # noqa: E731
 

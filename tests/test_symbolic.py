@@ -14,7 +14,7 @@ from sympy.parsing.sympy_parser import parse_expr
 from gradcli import symbolic
 from gradcli.graph import Graph
 from gradcli.parse import parse
-from gradcli.reverse import forward
+from gradcli.engine import forward
 from gradcli.symbolic import (SymbolicTimeout, evaluate, number, relu, sigmoid,
                               simplify_bounded, softplus, symbol, time_limit, to_sympy,
                               to_text)

@@ -2,8 +2,7 @@
 
 Everything is imported lazily (inside functions), so importing
 `gradcli.pictures` costs nothing on the `gradcli --help` path, and when the
-core modules move (reverse.py -> engine.py, spec.py -> spec/), this file is
-the only one to change.  SymPy is never imported from here: the check runs
+core modules move, this file is the only one to change.  SymPy is never imported from here: the check runs
 with `symbolic=False`.
 """
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any
 
 def engine():
     """The reverse-mode engine module: forward, backward, unbroadcast, local_partials."""
-    from gradcli import reverse as engine_module
+    from gradcli import engine as engine_module
 
     return engine_module
 
@@ -41,19 +40,17 @@ def point_text(spec: Any) -> str:
 
 def locate_error(spec: Any, exc: Exception) -> None:
     """Give an evaluation error the file position `gradcli check` would give it."""
-    from gradcli import check
+    from gradcli import engine as engine_module
 
-    try:
-        check._locate(spec, exc)  # the check's own locator: same messages as check
-    except Exception:  # noqa: BLE001 - locating is best effort; the error stands
-        pass
+    if isinstance(exc, engine_module.EngineError):  # the engine names the node
+        exc.where = spec.locate(exc.node)
 
 
-def parse_expression(text: str):
-    """Expression text -> `Parsed` (graph, root)."""
+def parse_expression(text: str, bound=()):
+    """Expression text -> `Parsed` (graph, root); `bound` names multiply before '('."""
     from gradcli.parse import parse
 
-    return parse(text)
+    return parse(text, bound=bound)
 
 
 def parse_bindings(items: list[str]) -> dict[str, float]:

@@ -53,9 +53,9 @@ class Evaluated:
 def from_expression(text: str, at: list[str] | None = None,
                     max_boxes: int = MAX_BOXES) -> Picture:
     """`gradcli graph "(2*x+1)**3" --at x=1`: gradients are df/dnode."""
-    parsed = adapter.parse_expression(text)
-    g, root = parsed.graph, parsed.root
     bindings = adapter.parse_bindings(at or [])
+    parsed = adapter.parse_expression(text, bound=bindings)
+    g, root = parsed.graph, parsed.root
     variables = sorted(g.variables, key=adapter.natural_key)
     unknown = [n for n in bindings if n not in g.variables]
     if unknown:  # the same refusal as derive's
@@ -223,18 +223,18 @@ def mark(picture: Picture, ev: Evaluated, spec: Any, report: Any) -> None:
 
     wrong = 0
     for entry in report.expect:
-        if entry["ok"]:
+        if entry.ok:
             continue
         wrong += 1
-        box = box_of(entry["name"])
+        box = box_of(entry.name)
         if box is None:
             continue
         box.marked = True
         box.reasons.append(M("expected {name} = {expected}, actual {actual}",
-                             name=entry["name"], expected=value_text(entry["expected"]),
-                             actual=value_text(entry["actual"])))
-        if entry.get("diagnosis"):
-            box.reasons.append(entry["diagnosis"])
+                             name=entry.name, expected=value_text(entry.expected),
+                             actual=value_text(entry.actual)))
+        if entry.diagnosis:
+            box.reasons.append(entry.diagnosis)
     failed = [p for p in report.params if not p.ok]
     for p in failed:
         box = picture.box(f"n{spec.params[p.name]}")

@@ -1,4 +1,5 @@
-"""Tests of gradcli.mlpcheck: forward loss, full-mode incremental differences, fast mode."""
+"""Tests of gradcli.dense.fdcheck (forward loss, full-mode incremental differences) and
+gradcli.dense.fastcheck (fast mode)."""
 from __future__ import annotations
 
 import zlib
@@ -6,18 +7,9 @@ import zlib
 import numpy as np
 import pytest
 
+from gradcli.dense.fastcheck import directional_check, localize, random_direction, sampled_entries
+from gradcli.dense.fdcheck import EPS, Layer, forward_loss, numeric_gradients, one_hot
 from gradcli.errors import GradcliError, NonFiniteError
-from gradcli.mlpcheck import (
-    EPS,
-    Layer,
-    directional_check,
-    forward_loss,
-    localize,
-    numeric_gradients,
-    one_hot,
-    random_direction,
-    sampled_entries,
-)
 
 LOSSES = ["squared_error", "half_squared_error", "mse", "binary_cross_entropy", "cross_entropy"]
 
@@ -51,7 +43,7 @@ def ref_forward(layers, x):
 
 
 def backprop(layers, x, y, loss):
-    """dL/dW_k, dL/db_k by hand (no mlpcheck code)."""
+    """dL/dW_k, dL/db_k by hand (no fdcheck code)."""
     zs, acts = ref_forward(layers, x)
     B, K = y.shape
     z, a, out = zs[-1], acts[-1], layers[-1].activation

@@ -15,7 +15,21 @@ from typing import Any, Iterable
 
 from gradcli.errors import NonFiniteError
 from gradcli.graph import CONST, VAR, Graph
+from gradcli.i18n import M, Msg, N_
 from gradcli.ops import OPS, Value
+
+
+class EngineError(NonFiniteError):
+    """A value or derivative that cannot be computed, at graph node `node`.
+
+    `where` is the node's column in its expression ("column 5") until a caller
+    that knows where the node came from (a spec's location map) replaces it.
+    """
+
+    def __init__(self, what: str | Msg, node: int, col: int | None = None):
+        super().__init__(what, f"column {col}" if col else None)
+        self.node = node
+        self.col = col
 
 
 @dataclass
@@ -34,14 +48,37 @@ def _finite(v: Value) -> bool:
     return bool(np.isfinite(v).all())
 
 
-def _describe(graph: Graph, node_id: int, args: Iterable[Value]) -> str:
+def _describe(graph: Graph, node_id: int, args: Iterable[Value]) -> str | Msg:
+    """The failing call as written, e.g. `log(-2)`, with the named value it is in."""
     node = graph.nodes[node_id]
     shown = []
     for a in args:
-        shown.append(f"{a:.6g}" if isinstance(a, float) else f"array{list(getattr(a, 'shape', ()))}")
+        shown.append(f"{a:.6g}" if isinstance(a, float)
+                     else f"array{list(getattr(a, 'shape', ()))}")
+    call = f"{node.op}({', '.join(shown)})"
     label = graph.labels.get(node_id)
-    where = f" (in '{label}')" if label else ""
-    return f"{node.op}({', '.join(shown)}){where}"
+    return M("{call} (in '{label}')", call=call, label=label) if label else call
+
+
+#: What went wrong, by kind, for a value and for a derivative.
+_PROBLEMS = {
+    "shapes": (N_("{call} has incompatible shapes"),
+               N_("the derivative of {call} has incompatible shapes")),
+    "overflow": (N_("{call} overflows (too large for a float)"),
+                 N_("the derivative of {call} overflows (too large for a float)")),
+    "zero": (N_("{call} divides by zero"), N_("the derivative of {call} divides by zero")),
+    "domain": (N_("{call} is undefined (outside the function's domain)"),
+               N_("the derivative of {call} is undefined (outside the function's domain)")),
+    "nonfinite": (N_("{call} gives a non-finite value"),
+                  N_("the derivative of {call} is not finite")),
+}
+
+
+def _error(graph: Graph, node_id: int, args: list[Value], kind: str, point: str,
+           derivative: bool = False) -> EngineError:
+    problem = M(_PROBLEMS[kind][derivative], call=_describe(graph, node_id, args))
+    what = M("{problem} at {point}", problem=problem, point=point) if point else problem
+    return EngineError(what, node_id, graph.nodes[node_id].col)
 
 
 def _uses_arrays(values: Iterable[Value]) -> bool:
@@ -64,50 +101,42 @@ def forward(graph: Graph, bindings: dict[int, Value], upto: int | None = None,
 def _forward(graph: Graph, bindings: dict[int, Value], last: int, point: str) -> list[Value]:
     values: list[Value] = [None] * (last + 1)
     nodes = graph.nodes
-    at = f" at {point}" if point else ""
     for i in range(last + 1):
         node = nodes[i]
         if node.op == CONST:
             values[i] = node.value
         elif node.op == VAR:
             if i not in bindings:
-                raise NonFiniteError(f"no value given for '{node.name}'")
+                raise EngineError(M("no value given for '{name}'", name=node.name), i, node.col)
             values[i] = bindings[i]
         else:
-            values[i] = _apply(graph, i, [values[a] for a in node.args], at)
+            values[i] = _apply(graph, i, [values[a] for a in node.args], point)
     return values
 
 
-def _apply(graph: Graph, i: int, args: list[Value], at: str) -> Value:
+def _apply(graph: Graph, i: int, args: list[Value], point: str) -> Value:
     """One node's forward value, refusing NaN and infinity with the op named."""
     op = OPS[graph.nodes[i].op]
     try:
         out = op.forward(*args)
     except (ArithmeticError, ValueError) as exc:
-        raise NonFiniteError(f"{_describe(graph, i, args)} {_failure(exc)}{at}",
-                             _where(graph, i)) from None
+        raise _error(graph, i, args, _failure(exc), point) from None
     if not op.keeps_finite and not _finite(out):
-        raise NonFiniteError(f"{_describe(graph, i, args)} gives a non-finite value{at}",
-                             _where(graph, i))
+        raise _error(graph, i, args, "nonfinite", point)
     return out
 
 
 def _failure(exc: BaseException) -> str:
-    """What went wrong, in words: math raises these instead of returning inf/NaN."""
+    """The kind of failure: math raises these instead of returning inf/NaN."""
     text = str(exc)
     if isinstance(exc, ValueError) and any(w in text for w in ("shape", "dimension",
                                                                "broadcast", "aligned")):
-        return "has incompatible shapes"
+        return "shapes"
     if isinstance(exc, OverflowError):
-        return "overflows (too large for a float)"
+        return "overflow"
     if isinstance(exc, ZeroDivisionError):
-        return "divides by zero"
-    return "is undefined (outside the function's domain)"
-
-
-def _where(graph: Graph, node_id: int) -> str | None:
-    col = graph.nodes[node_id].col
-    return f"column {col}" if col else None
+        return "zero"
+    return "domain"
 
 
 def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root: int,
@@ -121,10 +150,9 @@ def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root
     for i, v in changed.items():
         new[i] = v
     nodes = graph.nodes
-    at = f" at {point}" if point else ""
     for i in dependents:
         if i not in changed and i <= root:
-            new[i] = _apply(graph, i, [new[a] for a in nodes[i].args], at)
+            new[i] = _apply(graph, i, [new[a] for a in nodes[i].args], point)
     return new
 
 
@@ -210,13 +238,8 @@ def unbroadcast(grad: Value, like: Value) -> Value:
 
 
 def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
-             record: bool = False, point: str = "", stop: set[int] | None = None) -> Backward:
-    """dL/dnode for every node between `wrt` and `root` (L = node `root`).
-
-    Nodes in `stop` (other than the root) receive their adjoint but do not pass
-    it on: the partial derivatives of `root` with those nodes held as leaves,
-    which is what a chain-rule ledger edge is.
-    """
+             record: bool = False, point: str = "") -> Backward:
+    """dL/dnode for every node between `wrt` and `root` (L = node `root`)."""
     wrt = set(wrt)
     if _uses_arrays(values[: root + 1]):
         import numpy as np
@@ -225,35 +248,33 @@ def backward(graph: Graph, values: list[Value], root: int, wrt: Iterable[int],
             # NaN and infinity propagate through every VJP (sums and products
             # with g), so scanning the results is enough; only if one is not
             # finite does a careful pass find the op that produced it.
-            result = _backward(graph, values, root, wrt, record, point, stop, careful=False)
+            result = _backward(graph, values, root, wrt, record, point, careful=False)
             if all(result.adjoint[w] is None or _finite(result.adjoint[w])
                    for w in wrt if w <= root):
                 return result
-            return _backward(graph, values, root, wrt, record, point, stop, careful=True)
-    return _backward(graph, values, root, wrt, record, point, stop, careful=True)
+            return _backward(graph, values, root, wrt, record, point, careful=True)
+    return _backward(graph, values, root, wrt, record, point, careful=True)
 
 
 def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
-              record: bool, point: str, stop: set[int] | None, careful: bool) -> Backward:
+              record: bool, point: str, careful: bool) -> Backward:
     nodes = graph.nodes
     needs = graph.depends_on(wrt, root)
-    stop = stop or set()
     adjoint: list[Any] = [None] * (root + 1)
     seed = values[root]
     if not isinstance(seed, float):
-        raise NonFiniteError("the differentiated value must be a scalar, "
-                             f"not a tensor of shape {list(seed.shape)}")
+        raise EngineError(M("the differentiated value must be a scalar, not a tensor of "
+                            "shape {shape}", shape=list(seed.shape)), root, nodes[root].col)
     adjoint[root] = 1.0
     result = Backward(adjoint)
-    at = f" at {point}" if point else ""
     for i in range(root, -1, -1):
         g = adjoint[i]
         node = nodes[i]
-        if g is None or not node.args or (i in stop and i != root):
+        if g is None or not node.args:
             continue
         op = OPS[node.op]
         args = [values[a] for a in node.args]
-        if op.kink is not None and op.kink(*args):
+        if op.piece is not None and op.at_kink(*args):
             result.kinks.append(i)
         for k, a in enumerate(node.args):
             if not needs[a]:
@@ -261,11 +282,9 @@ def _backward(graph: Graph, values: list[Value], root: int, wrt: set[int],
             try:
                 contribution = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
             except (ArithmeticError, ValueError) as exc:
-                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} "
-                                     f"{_failure(exc)}{at}", _where(graph, i)) from None
+                raise _error(graph, i, args, _failure(exc), point, derivative=True) from None
             if careful and not _finite(contribution):
-                raise NonFiniteError(f"the derivative of {_describe(graph, i, args)} is "
-                                     f"not finite{at}", _where(graph, i))
+                raise _error(graph, i, args, "nonfinite", point, derivative=True)
             if record:
                 result.edges[(i, k)] = contribution
             adjoint[a] = contribution if adjoint[a] is None else adjoint[a] + contribution

@@ -12,7 +12,7 @@ from sympy.parsing.sympy_parser import parse_expr
 from gradcli.errors import NonFiniteError
 from gradcli.graph import Graph
 from gradcli.parse import parse
-from gradcli.reverse import backward, forward, gradient, unbroadcast
+from gradcli.engine import backward, forward, gradient, unbroadcast
 from gradcli.symbolic import relu, sigmoid, softplus
 
 
@@ -213,6 +213,22 @@ def test_forward_non_finite_names_op_and_point(text, at, fragments):
         assert fragment in msg, msg
     assert f"at {point}" in msg
     assert info.value.where and info.value.where.startswith("column ")
+
+
+def test_errors_carry_the_node_they_happened_at():
+    from gradcli.engine import EngineError
+
+    p = parse("x + log(x - 3)")
+    g = p.graph
+    with pytest.raises(EngineError) as info:
+        forward(g, {g.variables["x"]: 1.0})
+    node = g.nodes[info.value.node]
+    assert node.op == "log" and node.col == 5 and info.value.col == 5
+    assert info.value.where == "column 5"
+    p = parse("sqrt(x)*2")
+    with pytest.raises(EngineError) as info:
+        gradient(p.graph, {p.graph.variables["x"]: 0.0}, p.root, [p.graph.variables["x"]])
+    assert p.graph.nodes[info.value.node].op == "sqrt"
 
 
 @pytest.mark.parametrize("text, x, fragment", [
