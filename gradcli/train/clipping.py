@@ -23,7 +23,8 @@ def _norm(v: Value) -> float:
     if v.size == 0:
         return 0.0
     flat = v.ravel()
-    sq = float(np.dot(flat, flat))
+    with np.errstate(all="ignore"):
+        sq = float(np.dot(flat, flat))
     if math.isfinite(sq) and sq > 1e-280:
         return math.sqrt(sq)
     big = float(np.max(np.abs(flat)))  # rescale: squares overflowed or underflowed

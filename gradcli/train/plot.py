@@ -113,12 +113,12 @@ def _draw(grid: list[list[str]], values: Sequence[float], mark: str, scale, lo: 
 
 
 def _x_labels(label_w: int, cols: int, last_step: int) -> str:
-    line = [" "] * (cols + 1)
+    line = [" "] * cols
     for frac in (0.0, 0.5, 1.0) if last_step else (0.0,):
         step = round(frac * last_step)
         text = str(step)
         pos = round(step / last_step * (cols - 1)) if last_step else 0
-        start = min(max(0, pos - len(text) // 2 if step else pos), cols + 1 - len(text))
+        start = min(max(0, pos - len(text) // 2 if step else pos), cols - len(text))
         line[start:start + len(text)] = text
     return " " * (label_w + 2) + "".join(line).rstrip()
 
