@@ -22,7 +22,7 @@ def _norm(v: Value) -> float:
 
     if v.size == 0:
         return 0.0
-    flat = v.ravel()
+    flat = v.ravel(order="K")  # memory order: no copy of a transposed gradient
     with np.errstate(all="ignore"):
         sq = float(np.dot(flat, flat))
     if math.isfinite(sq) and sq > 1e-280:

@@ -86,10 +86,12 @@ def load(opts: TrainOptions):
             raise GradcliError(M("no learning rate: give --lr RATE or put lr: in the file"),
                                "--lr")
     else:
+        if not opts.lrs and not opts.start:
+            raise GradcliError(M("an expression needs --lr RATE and --from VAR=VALUE "
+                                 "(the learning rate and the start point)"), "--lr")
         if not opts.lrs:
-            missing = "--lr RATE" + (" and --from VAR=VALUE" if not opts.start else "")
-            raise GradcliError(M("an expression needs {missing} (a file can give lr:)",
-                                 missing=missing), "--lr")
+            raise GradcliError(M("an expression needs --lr RATE (a learning rate; a file "
+                                 "can give lr:)"), "--lr")
         problem = source.from_expression(opts.target, opts.start)
         lrs = list(opts.lrs)
     if opts.save is not None:

@@ -82,6 +82,19 @@ def _finite_or_none(values: list[float]) -> list:
     return [v if math.isfinite(v) else None for v in values]
 
 
+def _owned_copy(value: Value, grad: Value) -> Value:
+    """A copy of a starting value for the run to own, laid out in memory like its
+    gradient: a layer's dL/dW arrives transposed (the VJP of x @ transpose(W)),
+    and an update reading both arrays in the same order runs several times faster."""
+    if isinstance(value, float):
+        return value
+    import numpy as np
+
+    transposed = (not isinstance(grad, float) and grad.flags.f_contiguous
+                  and not grad.flags.c_contiguous)
+    return np.array(value, order="F" if transposed else "C", copy=True)
+
+
 def _all_finite(values: list[Value]) -> bool:
     for v in values:
         if isinstance(v, float):
@@ -106,7 +119,7 @@ def run(problem: Problem, lr: float, steps: int, optimizer: str = "sgd",
     loss, grads = start if start is not None else problem.first()
     first_grads = grads
     opt = optimizers.make(optimizer, lr)
-    params = [v if isinstance(v, float) else v.copy() for v in problem.start]
+    params = [_owned_copy(v, g) for v, g in zip(problem.start, grads)]
     losses, norms = array("d", [loss]), array("d")
     limit = DIVERGENCE_FACTOR * max(abs(loss), 1.0)
     evaluate = problem.evaluate
