@@ -265,6 +265,13 @@ def test_nan_at_the_start_of_an_expression_points_at_the_operation():
         "  1 + log(x)", "      ^"]
 
 
+def test_an_argument_with_a_slash_is_a_file():
+    result = train("x/2", "--from", "x=1", "--lr", 0.1)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: x/2: no such file (an argument containing / is "
+                                    "read as a file")
+
+
 def test_tensor_functions_need_a_file():
     result = train("sum(x)", "--from", "x=1", "--lr", 0.1)
     assert result.exit_code == 2 and "sum needs tensors" in result.stderr
@@ -286,6 +293,7 @@ def test_ctrl_c_prints_the_runs_so_far_and_exits_130(monkeypatch):
     monkeypatch.setattr(source.Plan, "__call__", interrupting)
     result = train(*X2, "--lr", 0.1, "--lr", 0.2, "--lr", 0.3, "--steps", 50, "--json")
     assert result.exit_code == 130
+    assert result.stderr == "interrupted (Ctrl-C): the runs so far are printed\n"
     first, second = [json.loads(line) for line in result.stdout.splitlines()]
     assert first["status"] == "stopped" and first["steps"] == 50
     assert second["status"] == "interrupted" and second["steps"] == 3

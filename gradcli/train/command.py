@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
 from gradcli.errors import GradcliError
-from gradcli.i18n import M
+from gradcli.i18n import M, _
 from gradcli.train.loop import DEFAULT_TOL, INTERRUPTED, MAX_STEPS, RunResult
 
 EXIT_INTERRUPTED = 130
@@ -131,4 +132,6 @@ def run(opts: TrainOptions, emit_json: Callable[[dict], None]) -> int:
 
         show.saved_note(saved)
     interrupted = any(r.status == INTERRUPTED for r in results)
+    if interrupted and opts.as_json:  # stdout holds the runs so far, as JSON lines
+        print(_("interrupted (Ctrl-C): the runs so far are printed"), file=sys.stderr)
     return EXIT_INTERRUPTED if interrupted else 0

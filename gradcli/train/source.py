@@ -19,6 +19,7 @@ lazily in `_engine()` and `_spec()` only, so renaming them is a one-line change.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -129,6 +130,9 @@ def from_expression(text: str, start_items: list[str]) -> Problem:
 
 # ------------------------------------------------------------------ files ---
 def from_file(path: str) -> Problem:
+    if not path.lower().endswith((".yaml", ".yml")) and not os.path.exists(path):
+        raise GradcliError(M("no such file (an argument containing / is read as a file; "
+                             "an expression must avoid /, e.g. x*0.5 for x/2)"), path)
     spec = load_spec(path)
     names = list(spec.params)
     ids = [spec.params[n] for n in names]
