@@ -155,6 +155,16 @@ def test_save_drops_expect_and_keeps_the_rest(tmp_path):
     assert result.exit_code == 0 and json.loads(result.stdout)["loss"] == run["loss"][-1]
 
 
+def test_save_of_a_flow_style_file_writes_it_whole(tmp_path):
+    src = write(tmp_path, "flow.yaml", '{params: {x: 3, y: -1}, loss: "x**2 + 2*y**2", lr: 0.25}\n')
+    out = tmp_path / "out.yaml"
+    [run] = runs(src, "--steps", 1, "--save", out)
+    # x <- 3 - 0.25*6 = 1.5, y <- -1 - 0.25*(-4) = 0
+    assert run["params"] == {"x": 1.5, "y": 0.0}
+    result = CliRunner().invoke(app, ["check", str(out), "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["loss"] == 2.25
+
+
 # ------------------------------------------------- gradient flow (notes) ---
 def test_ten_sigmoid_layers_warn_of_vanishing_gradients():
     [run] = runs(SPECS / "vanishing_sigmoid.yaml", "--steps", 20)

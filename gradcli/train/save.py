@@ -117,13 +117,14 @@ def _dump(data: dict, block: list[str], header: str) -> str:
     import yaml
 
     rest = {k: v for k, v in data.items() if k not in ("params", "expect")}
-    text = yaml.safe_dump(rest, sort_keys=False, default_flow_style=None)
+    text = yaml.safe_dump(rest, sort_keys=False, default_flow_style=False,
+                          allow_unicode=True)
     return "\n".join([header, text.rstrip("\n")] + block) + "\n"
 
 
 def write(problem, result, path: str) -> str:
     """Write the trained file to `path` atomically; the path written."""
-    header = "# " + _("trained by gradcli train: {optimizer}, lr {lr}, {steps} steps, "
+    header = "# " + _("trained by gradcli train: {optimizer}, lr {lr}, steps taken: {steps}, "
                       "final loss {loss}, status {status}",
                       optimizer=result.optimizer, lr=f"{result.lr:g}", steps=result.steps,
                       loss=f"{result.final_loss:.6g}", status=result.status)
@@ -146,7 +147,11 @@ def _replace(path: str, folder: str, text: str) -> None:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        load_spec(tmp)  # the saved file must load (raises GradcliError if not)
+        try:
+            load_spec(tmp)  # the saved file must load
+        except GradcliError as exc:
+            raise GradcliError(M("{path} not written: the trained file would not load "
+                                 "({reason})", path=path, reason=exc.what), "--save") from None
         mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else _default_mode()
         os.chmod(tmp, mode)
         os.replace(tmp, path)

@@ -137,8 +137,8 @@ def _layers(console: Console, results: list[RunResult]) -> None:
     if first is None:
         return
     headers = [_("layer"), _("‖dL/dW_k‖ at step 0")]
-    headers += [_("at step {step} ({lr})", step=f"{r.steps:,}", lr=lr_label(r.lr))
-                for r in results]
+    headers += [_("at step {step} ({lr})", step=f"{len(r.loss) - 1:,}", lr=lr_label(r.lr))
+                for r in results]  # the last point whose gradient is known
     table = _table(_("Gradient norms per layer"), headers)
     for k in range(len(first.norms)):
         table.add_row(f"W{k + 1}", num(first.norms[k], 3),
@@ -149,7 +149,7 @@ def _layers(console: Console, results: list[RunResult]) -> None:
     for _kind, w in at_start:  # the same start for every run: said once
         console.print(Text(_("warning: {what}", what=text(w)), style="yellow"))
     for r in results:
-        for kind, w in (r.last_layers.warnings(r.steps) if r.last_layers else []):
+        for kind, w in (r.last_layers.warnings(len(r.loss) - 1) if r.last_layers else []):
             if kind not in {k for k, _w in at_start}:
                 console.print(Text(_("warning: {what} ({lr})", what=text(w),
                                      lr=lr_label(r.lr)), style="yellow"))
