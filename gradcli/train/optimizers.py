@@ -72,9 +72,9 @@ class SGD:
                 continue
             import numpy as np
 
-            tmp, new = self.buffers.tmp(i, p), self.buffers.out(i, p)
-            np.multiply(g, lr, out=tmp)
-            out.append(np.subtract(p, tmp, out=new))
+            new = self.buffers.out(i, p)
+            np.multiply(g, -lr, out=new)  # p + (-lr*g) == p - lr*g exactly
+            out.append(np.add(p, new, out=new))
         return out
 
 
