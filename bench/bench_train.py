@@ -113,14 +113,14 @@ def numpy_training(Ws, bs, x, y, steps, lr):
     return losses
 
 
-TORCH_SCRIPT = r"""
+TORCH_WORKER = r"""
 import json, sys, time
 import numpy as np
 import torch
 torch.set_num_threads(int(sys.argv[2]))
 d = np.load(sys.argv[1])
 x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
-steps, lr, repeat = int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])
+steps, lr = int(sys.argv[3]), float(sys.argv[4])
 B = x.shape[0]
 
 def train():
@@ -135,18 +135,70 @@ def train():
             opt.step()
     return float(loss)
 
-final = train()
-times = []
-for _ in range(repeat):
-    t0 = time.perf_counter(); train(); times.append(time.perf_counter() - t0)
-print(json.dumps({"seconds": sorted(times)[len(times) // 2], "loss": final,
-                  "torch": torch.__version__, "threads": torch.get_num_threads()}))
+print(json.dumps({"loss": train(), "torch": torch.__version__,
+                  "threads": torch.get_num_threads()}), flush=True)
+for line in sys.stdin:  # one timed training per request, interleaved by the caller
+    t0 = time.perf_counter()
+    train()
+    print(json.dumps({"seconds": time.perf_counter() - t0}), flush=True)
 """
 
 
-def in_process(args) -> None:
-    import numpy as np
+class TorchWorker:
+    """A python of the torch venv that trains once per request (so torch's samples
+    interleave with gradcli's and numpy's)."""
 
+    def __init__(self, tp: str, tmp: Path, spec, threads: int):
+        import numpy as np
+
+        arrays = {"x": spec.bindings[spec.inputs["x"]], "y": spec.bindings[spec.inputs["y"]]}
+        for name, nid in spec.params.items():
+            arrays[name] = spec.bindings[nid]
+        np.savez(tmp / "net.npz", **arrays)
+        (tmp / "torch_train.py").write_text(TORCH_WORKER)
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.pop(var, None)  # torch's threads come from set_num_threads
+        self.proc = subprocess.Popen(
+            [tp, str(tmp / "torch_train.py"), str(tmp / "net.npz"), str(threads), str(STEPS),
+             str(LR)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=env)
+        self.info = self._reply()
+
+    def _reply(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read().strip().splitlines()
+            raise RuntimeError("torch worker died: " + (err[-1] if err else "?"))
+        return json.loads(line)
+
+    def time_once(self) -> float:
+        self.proc.stdin.write("time\n")
+        self.proc.stdin.flush()
+        return self._reply()["seconds"]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001
+            self.proc.kill()
+
+
+def torch_worker(args, tmp: Path, spec):
+    tp = None if args.no_torch else args.torch_python
+    if not tp or not Path(tp).exists():
+        print("c. torch: skipped (no torch python: pass --torch-python PATH, set "
+              "$GRADCLI_TORCH_PYTHON, or create /tmp/torchvenv)")
+        return None
+    try:
+        return TorchWorker(tp, tmp, spec, args.torch_threads or os.cpu_count() or 1)
+    except Exception as exc:  # noqa: BLE001 - a report: go on without torch
+        print(f"c. torch: failed to start: {exc}")
+        return None
+
+
+def in_process(args) -> None:
     from gradcli.train import loop, source
 
     with tempfile.TemporaryDirectory(prefix="gradcli-train-bench-") as d:
@@ -166,49 +218,40 @@ def in_process(args) -> None:
 
         ours, ref = f_gradcli(), f_numpy()
         diff = max(abs(a - b) for a, b in zip(ours.loss, ref))
-        samples = {"gradcli": [], "numpy": []}
-        for _ in range(args.repeat):
-            for key, fn in (("gradcli", f_gradcli), ("numpy", f_numpy)):
-                t0 = time.perf_counter()
-                fn()
-                samples[key].append(time.perf_counter() - t0)
-        t = {k: statistics.median(v) for k, v in samples.items()}
-        ratio = t["gradcli"] / t["numpy"]
-        print(f"b. {'-'.join(map(str, SIZES))} B={BATCH}, {STEPS} SGD steps in-process "
-              f"(median of {args.repeat}): gradcli {t['gradcli']:.3f} s, numpy "
-              f"{t['numpy']:.3f} s, ratio {ratio:.2f} (target <= {TARGET_NUMPY}) "
-              f"{'PASS' if ratio <= TARGET_NUMPY else 'MISS'}; final loss "
-              f"{ours.loss[-1]:.6f}, max |loss diff| vs numpy {diff:.1e}")
-        torch_part(args, Path(d), spec, t["gradcli"], ours.loss[-1])
+        worker = torch_worker(args, Path(d), spec)
+        timers = {"gradcli": _timed(f_gradcli), "numpy": _timed(f_numpy)}
+        if worker is not None:
+            timers["torch"] = worker.time_once
+        try:
+            samples = {k: [] for k in timers}
+            for _ in range(args.repeat):  # interleaved
+                for key, timer in timers.items():
+                    samples[key].append(timer())
+        finally:
+            if worker is not None:
+                worker.close()
+    t = {k: statistics.median(v) for k, v in samples.items()}
+    ratio = t["gradcli"] / t["numpy"]
+    print(f"b. {'-'.join(map(str, SIZES))} B={BATCH}, {STEPS} SGD steps in-process "
+          f"(median of {args.repeat}): gradcli {t['gradcli']:.3f} s, numpy "
+          f"{t['numpy']:.3f} s, ratio {ratio:.2f} (target <= {TARGET_NUMPY}) "
+          f"{'PASS' if ratio <= TARGET_NUMPY else 'MISS'}; final loss "
+          f"{ours.loss[-1]:.6f}, max |loss diff| vs numpy {diff:.1e}")
+    if worker is not None:
+        ratio = t["gradcli"] / t["torch"]
+        print(f"c. torch {worker.info['torch']} ({worker.info['threads']} threads), "
+              f"interleaved: {t['torch']:.3f} s; gradcli/torch {ratio:.2f} (target <= "
+              f"{TARGET_TORCH}) {'PASS' if ratio <= TARGET_TORCH else 'MISS'}; final loss "
+              f"{worker.info['loss']:.6f} (gradcli {ours.loss[-1]:.6f})")
 
 
-def torch_part(args, tmp: Path, spec, t_gradcli: float, final_loss: float) -> None:
-    import numpy as np
+def _timed(fn):
+    def timer() -> float:
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
 
-    tp = None if args.no_torch else args.torch_python
-    if not tp or not Path(tp).exists():
-        print("c. torch: skipped (no torch python: pass --torch-python PATH, set "
-              "$GRADCLI_TORCH_PYTHON, or create /tmp/torchvenv)")
-        return
-    arrays = {"x": spec.bindings[spec.inputs["x"]], "y": spec.bindings[spec.inputs["y"]]}
-    for name, nid in spec.params.items():
-        arrays[name] = spec.bindings[nid]
-    npz = tmp / "net.npz"
-    np.savez(npz, **arrays)
-    script = tmp / "torch_train.py"
-    script.write_text(TORCH_SCRIPT)
-    threads = str(args.torch_threads or os.cpu_count() or 1)
-    proc = subprocess.run([tp, str(script), str(npz), threads, str(STEPS), str(LR),
-                           str(args.repeat)], capture_output=True, text=True)
-    if proc.returncode != 0:
-        print(f"c. torch: failed: {proc.stderr.strip().splitlines()[-1:]}")
-        return
-    res = json.loads(proc.stdout)
-    ratio = t_gradcli / res["seconds"]
-    print(f"c. torch {res['torch']} ({res['threads']} threads) {res['seconds']:.3f} s; "
-          f"gradcli/torch {ratio:.2f} (target <= {TARGET_TORCH}) "
-          f"{'PASS' if ratio <= TARGET_TORCH else 'MISS'}; final loss {res['loss']:.6f} "
-          f"(gradcli {final_loss:.6f})")
+    return timer
 
 
 def main() -> None:
