@@ -256,11 +256,11 @@ def train(
                                  help=_("A network file (ending .yaml/.yml or containing /) "
                                         "or an expression whose variables are trained.")),
     lr: Optional[List[float]] = typer.Option(
-        None, "--lr", help=_("Learning rate (repeatable: one run per rate, side by side; "
+        None, "--lr", metavar="RATE", help=_("Learning rate (repeatable: one run per rate, side by side; "
                              "default: the file's lr:).")),
-    steps: int = typer.Option(100, "--steps", help=_("Steps per run (1 to 10,000,000).")),
+    steps: int = typer.Option(100, "--steps", metavar="N", help=_("Steps per run (1 to 10,000,000).")),
     start: Optional[List[str]] = typer.Option(
-        None, "--from", help=_("Start point VAR=VALUE of an expression (repeatable or "
+        None, "--from", metavar="VAR=VALUE", help=_("Start point VAR=VALUE of an expression (repeatable or "
                                "x=1,y=2).")),
     optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer",
                                         help=_("sgd, momentum (0.9) or adam (PyTorch's "
@@ -271,7 +271,7 @@ def train(
     every: Optional[int] = typer.Option(None, "--every", metavar="K",
                                         help=_("Rows of the step table every K steps "
                                                "(default: steps/10).")),
-    tol: float = typer.Option(1e-8, "--tol", help=_("Converged when the gradient norm is "
+    tol: float = typer.Option(1e-8, "--tol", metavar="T", help=_("Converged when the gradient norm is "
                                                     "below this (checked before each step).")),
     plot: Optional[bool] = typer.Option(None, "--plot/--no-plot",
                                         help=_("Plot the loss curves (default: on when "
