@@ -15,7 +15,8 @@ CLIP_EPS = 1e-6  # torch's clip_grad_norm_ adds this to the norm
 
 
 def _norm(v: Value) -> float:
-    """L2 norm of one value, without overflow for huge entries."""
+    """L2 norm of one value, without overflow for huge entries (numpy's
+    floating-point warnings are silenced by the caller)."""
     if isinstance(v, float):
         return abs(v)
     import numpy as np
@@ -23,8 +24,7 @@ def _norm(v: Value) -> float:
     if v.size == 0:
         return 0.0
     flat = v.ravel(order="K")  # memory order: no copy of a transposed gradient
-    with np.errstate(all="ignore"):
-        sq = float(np.dot(flat, flat))
+    sq = float(np.dot(flat, flat))
     if math.isfinite(sq) and sq > 1e-280:
         return math.sqrt(sq)
     big = float(np.max(np.abs(flat)))  # rescale: squares overflowed or underflowed
@@ -36,7 +36,13 @@ def _norm(v: Value) -> float:
 
 def global_norm(grads: list[Value]) -> float:
     """sqrt of the sum of squares of every entry of every gradient (NaN stays NaN)."""
-    norms = [_norm(g) for g in grads]
+    if all(isinstance(g, float) for g in grads):
+        norms = [abs(g) for g in grads]
+    else:
+        import numpy as np
+
+        with np.errstate(all="ignore"):  # squares of huge entries overflow: rescaled
+            norms = [_norm(g) for g in grads]
     if any(n != n for n in norms):
         return math.nan
     return math.hypot(*norms) if norms else 0.0

@@ -104,11 +104,10 @@ def _all_finite(values: list[Value]) -> bool:
         import numpy as np
 
         flat = v.ravel(order="K")
-        with np.errstate(all="ignore"):
-            # one BLAS pass: NaN and infinity always reach the sum of squares; only
-            # when it is not finite (or huge entries overflowed it) look closer
-            if math.isfinite(float(np.dot(flat, flat))):
-                continue
+        # one BLAS pass: NaN and infinity always reach the sum of squares; only
+        # when it is not finite (or huge entries overflowed it) look closer
+        if math.isfinite(float(np.dot(flat, flat))):
+            continue
         if not np.isfinite(flat).all():
             return False
     return True
@@ -122,7 +121,20 @@ def run(problem: Problem, lr: float, steps: int, optimizer: str = "sgd",
     `start` is the (loss, gradient) at the starting point when already known
     (several runs share it); otherwise `problem.first()` computes it.
     """
-    loss, grads = start if start is not None else problem.first()
+    if start is None:
+        start = problem.first()
+    if all(isinstance(v, float) for v in problem.start):
+        return _run(problem, lr, steps, optimizer, clip_norm, tol, start)
+    import numpy as np
+
+    # overflow on the way to a divergence is a result, not a warning to print
+    with np.errstate(all="ignore"):
+        return _run(problem, lr, steps, optimizer, clip_norm, tol, start)
+
+
+def _run(problem: Problem, lr: float, steps: int, optimizer: str, clip_norm: float | None,
+         tol: float, start: tuple[float, list[Value]]) -> RunResult:
+    loss, grads = start
     first_grads = grads
     opt = optimizers.make(optimizer, lr)
     params = [_owned_copy(v, g) for v, g in zip(problem.start, grads)]
