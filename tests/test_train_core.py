@@ -218,3 +218,10 @@ def test_layer_norms_and_flow_warning():
     [(kind, msg)] = source.LayerNorms([50.0, 1.0, 0.02]).warnings(7)
     assert kind == "exploding" and "at step 7" in str(msg) and "2.5e+03" in str(msg)
     assert source.LayerNorms([1.0, 1e-3 * 1.01]).warnings(0) == []
+
+
+def test_progress_is_called_every_256_steps():
+    calls = []
+    loop.run(source.from_expression("x**2", ["x=5"]), 0.001, 600,
+             progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(256, 600), (512, 600)]

@@ -111,8 +111,15 @@ def run(opts: TrainOptions, emit_json: Callable[[dict], None]) -> int:
     start = problem.first()
     results: list[RunResult] = []
     for lr in lrs:
+        progress = None
+        if not opts.as_json and sys.stderr.isatty():
+            from gradcli.train.show import progress_line
+
+            progress = progress_line(lr)
         result = loop.run(problem, lr, opts.steps, opts.optimizer, opts.clip, opts.tol,
-                          start=start)
+                          start=start, progress=progress)
+        if progress is not None:
+            progress(-1, opts.steps)  # clear the line
         results.append(result)
         if opts.as_json:
             emit_json(result.to_json())

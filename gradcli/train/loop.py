@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from array import array
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from gradcli.errors import NonFiniteError
 from gradcli.i18n import N_, english
@@ -113,27 +113,33 @@ def _all_finite(values: list[Value]) -> bool:
     return True
 
 
+PROGRESS_EVERY = 256  # steps between calls of the progress callback
+
+
 def run(problem: Problem, lr: float, steps: int, optimizer: str = "sgd",
         clip_norm: float | None = None, tol: float = DEFAULT_TOL,
-        start: tuple[float, list[Value]] | None = None) -> RunResult:
+        start: tuple[float, list[Value]] | None = None,
+        progress: Callable[[int, int], None] | None = None) -> RunResult:
     """Train from `problem.start` with learning rate `lr` for at most `steps` steps.
 
     `start` is the (loss, gradient) at the starting point when already known
     (several runs share it); otherwise `problem.first()` computes it.
+    `progress(done, steps)` is called every PROGRESS_EVERY steps.
     """
     if start is None:
         start = problem.first()
+    args = (problem, lr, steps, optimizer, clip_norm, tol, start, progress)
     if all(isinstance(v, float) for v in problem.start):
-        return _run(problem, lr, steps, optimizer, clip_norm, tol, start)
+        return _run(*args)
     import numpy as np
 
     # overflow on the way to a divergence is a result, not a warning to print
     with np.errstate(all="ignore"):
-        return _run(problem, lr, steps, optimizer, clip_norm, tol, start)
+        return _run(*args)
 
 
 def _run(problem: Problem, lr: float, steps: int, optimizer: str, clip_norm: float | None,
-         tol: float, start: tuple[float, list[Value]]) -> RunResult:
+         tol: float, start: tuple[float, list[Value]], progress) -> RunResult:
     loss, grads = start
     first_grads = grads
     opt = optimizers.make(optimizer, lr)
@@ -167,6 +173,8 @@ def _run(problem: Problem, lr: float, steps: int, optimizer: str, clip_norm: flo
             if new_loss > limit:
                 status, diverged_at = DIVERGED, k + 1
                 break
+            if progress is not None and not (k + 1) % PROGRESS_EVERY:
+                progress(k + 1, steps)
     except KeyboardInterrupt:
         status = INTERRUPTED
     at, params, loss, grads = point

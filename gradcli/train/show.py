@@ -80,6 +80,32 @@ def report(problem, results: list[RunResult], opts, saved: str | None = None) ->
         _plot(console, results)
 
 
+def progress_line(lr: float):
+    """A one-line progress note on stderr (a terminal), redrawn at most twice a second;
+    `done` < 0 clears it."""
+    import time
+
+    state = {"shown": time.monotonic(), "width": 0}
+
+    def update(done: int, total: int) -> None:
+        if done < 0:
+            if state["width"]:
+                sys.stderr.write("\r" + " " * state["width"] + "\r")
+                sys.stderr.flush()
+            return
+        now = time.monotonic()
+        if now - state["shown"] < 0.5:
+            return
+        state["shown"] = now
+        line = _("training with {lr}: step {done} of {total}", lr=lr_label(lr),
+                 done=f"{done:,}", total=f"{total:,}")
+        state["width"] = max(state["width"], len(line))
+        sys.stderr.write("\r" + line)
+        sys.stderr.flush()
+
+    return update
+
+
 def saved_note(path: str) -> None:
     """Under --json (stdout is JSON only), the save note goes to stderr."""
     print(_("saved the trained params to {path}", path=path), file=sys.stderr)
