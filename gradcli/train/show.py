@@ -85,6 +85,8 @@ def progress_line(lr: float):
     `done` < 0 clears it."""
     import time
 
+    from gradcli.train.plot import display_width
+
     state = {"shown": time.monotonic(), "width": 0}
 
     def update(done: int, total: int) -> None:
@@ -99,7 +101,7 @@ def progress_line(lr: float):
         state["shown"] = now
         line = _("training with {lr}: step {done} of {total}", lr=lr_label(lr),
                  done=f"{done:,}", total=f"{total:,}")
-        state["width"] = max(state["width"], len(line))
+        state["width"] = max(state["width"], display_width(line))
         sys.stderr.write("\r" + line)
         sys.stderr.flush()
 
