@@ -186,19 +186,40 @@ def _engine_gradient(spec, params):
     return values[spec.loss], [back.adjoint[i] for i in spec.params.values()]
 
 
-@pytest.mark.parametrize("name", ["xor_train.yaml", "net_231_sigmoid.yaml",
-                                  "tanh_mse.yaml", "bce_classifier.yaml", "sigmoid_121.yaml"])
-def test_plan_agrees_with_the_engine(name):
-    problem = source.from_file(str(SPECS / name))
+SCALED = """\
+inputs:
+  x: [[1.0, -2.0], [0.5, 3.0]]
+params:
+  s: 0.7
+  v: [0.2, -0.1]
+nodes:
+  h: tanh(s*x + v)
+loss: sum(h*h) + s**2
+"""
+
+
+@pytest.mark.parametrize("name", ["xor_train.yaml", "net_231_sigmoid.yaml", "tanh_mse.yaml",
+                                  "bce_classifier.yaml", "sigmoid_121.yaml",
+                                  "tensor_softmax.yaml", "linear_sq.yaml", "scaled"])
+def test_plan_agrees_with_the_engine(name, tmp_path):
+    # "scaled": a scalar and a vector parameter broadcast over a matrix, so the
+    # plan must keep summing their gradients back to their shapes at every call
+    path = SPECS / name
+    if name == "scaled":
+        path = tmp_path / "scaled.yaml"
+        path.write_text(SCALED)
+    problem = source.from_file(str(path))
     rng = np.random.default_rng(7)
     points = [problem.start, [p + 0.3 * rng.standard_normal(np.shape(p))
                               if not isinstance(p, float) else p + 0.3
                               for p in problem.start]]
+    points.append([p * 1.1 for p in points[1]])
     for params in points:
         loss, grads = problem.evaluate(params)
         ref_loss, ref_grads = _engine_gradient(problem.spec, params)
         assert loss == pytest.approx(ref_loss, rel=1e-13)
         for g, ref in zip(grads, ref_grads):
+            assert np.shape(g) == np.shape(ref) and type(g) is type(ref)
             np.testing.assert_allclose(g, ref, rtol=1e-12, atol=1e-15)
 
 

@@ -189,8 +189,10 @@ class Plan:
     order with each op's forward; the backward list holds, in reverse order,
     each node whose value depends on a parameter with the VJPs of the
     arguments that need a gradient (`Graph.depends_on`, as the engine's
-    backward decides it at every call).  Raises NonFiniteError when the loss
-    is not finite or an operation fails (outside its domain, overflow).
+    backward decides it at every call).  `unbroadcast` is called on every
+    edge the first time and afterwards only on the edges where it changed
+    something (every step has the same shapes).  Raises NonFiniteError when
+    the loss is not finite or an operation fails (outside its domain, overflow).
     """
 
     def __init__(self, graph, root: int, param_ids: list[int], bindings: dict[int, Value]):
@@ -218,9 +220,12 @@ class Plan:
             node = nodes[i]
             if node.args and needs[i]:
                 vjps = OPS[node.op].vjp
-                self.backward.append((i, node.args, [(a, vjps[k])
+                # [argument, its VJP, whether its result must be unbroadcast]: the
+                # last is learnt on the first call (shapes never change between steps)
+                self.backward.append((i, node.args, [[a, vjps[k], True]
                                                      for k, a in enumerate(node.args)
                                                      if needs[a]]))
+        self.learnt = False
         self.arrays = any(v is not None and not isinstance(v, float) for v in self.template)
 
     def __call__(self, params: list[Value]) -> tuple[float, list[Value]]:
@@ -254,9 +259,16 @@ class Plan:
                 continue
             out = values[i]
             arg_values = [values[a] for a in args]
-            for a, vjp in vjps:
-                c = unbroadcast(vjp(g, out, *arg_values), values[a])
+            for edge in vjps:
+                a, vjp, reshape = edge
+                c = vjp(g, out, *arg_values)
+                if reshape:
+                    shaped = unbroadcast(c, values[a])
+                    if not self.learnt and shaped is c:  # already the argument's shape
+                        edge[2] = False
+                    c = shaped
                 adjoint[a] = c if adjoint[a] is None else adjoint[a] + c
+        self.learnt = True
         grads = []
         for pid, p in zip(self.param_ids, params):
             g = adjoint[pid] if pid <= self.root else None
