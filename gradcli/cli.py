@@ -240,10 +240,13 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version,
 def main(argv: list[str] | None = None) -> None:
     # One BLAS thread: on a shared 2-core machine threaded BLAS makes the many
     # small products of a finite-difference check far slower, not faster.
+    # `train` is the exception: it runs big products one after another, where the
+    # machine's threads pay off, so it leaves these unset (decided before numpy loads).
     import os
 
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    if _command_name(sys.argv[1:] if argv is None else argv) != "train":
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
@@ -332,3 +335,71 @@ def graph(
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(0)
+# ------------------------------------------------------------------ train ---
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    adam = "adam"
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command word of a command line (`--lang X` and other options skipped)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+# An expression may start with '-' (`-x**2`), as for derive.
+@app.command(context_settings={"ignore_unknown_options": True})
+def train(
+    target: str = typer.Argument(..., metavar="FILE.yaml|EXPR",
+                                 help=_("A network file (ending .yaml/.yml or containing /) "
+                                        "or an expression whose variables are trained.")),
+    lr: Optional[List[float]] = typer.Option(
+        None, "--lr", metavar="RATE", help=_("Learning rate (repeatable: one run per rate, side by side; "
+                             "default: the file's lr:).")),
+    steps: int = typer.Option(100, "--steps", metavar="N", help=_("Steps per run (1 to 10,000,000).")),
+    start: Optional[List[str]] = typer.Option(
+        None, "--from", metavar="VAR=VALUE", help=_("Start point VAR=VALUE of an expression (repeatable or "
+                               "x=1,y=2).")),
+    optimizer: Optimizer = typer.Option(Optimizer.sgd, "--optimizer",
+                                        help=_("sgd, momentum (0.9) or adam (PyTorch's "
+                                               "defaults).")),
+    clip: Optional[float] = typer.Option(None, "--clip", metavar="NORM",
+                                         help=_("Scale the gradient to global L2 norm at "
+                                                "most NORM (as clip_grad_norm_).")),
+    every: Optional[int] = typer.Option(None, "--every", metavar="K",
+                                        help=_("Rows of the step table every K steps "
+                                               "(default: steps/10).")),
+    tol: float = typer.Option(1e-8, "--tol", metavar="T", help=_("Converged when the gradient norm is "
+                                                    "below this (checked before each step).")),
+    plot: Optional[bool] = typer.Option(None, "--plot/--no-plot",
+                                        help=_("Plot the loss curves (default: on when "
+                                               "stdout is a terminal).")),
+    as_json: bool = typer.Option(False, "--json", help=_("One JSON object per run, per line "
+                                                         "(no plot).")),
+    save: Optional[str] = typer.Option(None, "--save", metavar="OUT.yaml",
+                                       help=_("Write the file with the trained params (one "
+                                              "--lr only).")),
+    max_memory: Optional[str] = typer.Option(None, "--max-memory", metavar="SIZE",
+                                             help=_("Memory budget, e.g. 512M or 2G.")),
+    debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks of failures.")),
+) -> None:
+    """Gradient descent on FILE.yaml or EXPR: one run per learning rate, side by side."""
+    global _debug
+    _debug = debug
+    try:
+        from gradcli.train.command import TrainOptions, run
+
+        code = run(TrainOptions(target, list(lr or []), steps, list(start or []),
+                                optimizer.value, clip, every, tol, plot, as_json, save,
+                                max_memory), _emit_json)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        raise typer.Exit(_fail(exc))
+    raise typer.Exit(code)
