@@ -73,8 +73,11 @@ class ExpressionError(GradcliError):
         detail = None
         if text and col is not None and len(text) <= 200:
             shown = escape(text)
-            # the caret goes under the same character of the escaped text
-            caret = len(escape(text[:col - 1]))
+            # the caret goes under the same character of the escaped text, counted
+            # in terminal columns (a Korean letter takes two)
+            from gradcli.i18n.width import display_width
+
+            caret = display_width(escape(text[:col - 1]))
             detail = f"  {shown}\n  {' ' * caret}^"
         super().__init__(what, loc, detail)
 

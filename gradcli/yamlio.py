@@ -48,7 +48,8 @@ from yaml.nodes import ScalarNode, SequenceNode
 
 from gradcli import yamlscan
 from gradcli.errors import GradcliError, LimitError, NonFiniteError
-from gradcli.i18n import M
+from gradcli.i18n import M, Msg
+from gradcli.i18n.foreign import YAML, as_message
 
 MAX_BYTES = 5_000_000
 MAX_NODES = 2_000_000
@@ -61,13 +62,13 @@ KEY = "<key>"  # path suffix under which a mapping key's position is kept
 
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null")}
-_TOP_LEVEL = "the top level must be a mapping of sections (inputs, params, ...)"
+_TOP_LEVEL = M("the top level must be a mapping of sections (inputs, params, ...)")
 
 
 class _Refused(Exception):
     """Raised inside the loader; turned into a GradcliError with the file name."""
 
-    def __init__(self, what: str, mark, cls=GradcliError):
+    def __init__(self, what: Msg, mark, cls=GradcliError):
         super().__init__(what)
         self.what, self.mark, self.cls = what, mark, cls
 
@@ -83,16 +84,14 @@ class _Loader(yaml.SafeLoader):
 
     def compose_node(self, parent, index):
         if self.check_event(AliasEvent):
-            raise _Refused("YAML aliases are not supported (*name)", self.peek_event().start_mark)
+            raise _Refused(_ALIAS, self.peek_event().start_mark)
         self._nodes += 1
         if self._nodes > self._budget:
-            raise _Refused(f"too many YAML values (the limit is {MAX_NODES:,})",
-                           self.peek_event().start_mark, LimitError)
+            raise _Refused(_too_many(), self.peek_event().start_mark, LimitError)
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                raise _Refused(f"YAML nested too deeply (the limit is {MAX_DEPTH} levels)",
-                               self.peek_event().start_mark, LimitError)
+                raise _Refused(_too_deep(), self.peek_event().start_mark, LimitError)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -186,8 +185,8 @@ class _Builder:
     @staticmethod
     def check_tag(node, allowed) -> None:
         if node.tag not in allowed:
-            raise _Refused(f"YAML tag {_show_tag(node.tag)} is not allowed "
-                           "(only plain values, lists and mappings)", node.start_mark)
+            raise _Refused(M("YAML tag {tag} is not allowed (only plain values, lists and "
+                             "mappings)", tag=_show_tag(node.tag)), node.start_mark)
 
     def scalar(self, node):
         self.check_tag(node, _SCALAR_TAGS)
@@ -199,26 +198,25 @@ class _Builder:
                 return self.loader.construct_scalar(node)
             value = getattr(self.loader, "construct_yaml_" + name)(node)
         except (ValueError, KeyError, TypeError, OverflowError):
-            raise _Refused(f"invalid !!{name} value {node.value[:40]!r}", node.start_mark) from None
+            raise _Refused(M("invalid !!{tag} value {value}", tag=name,
+                             value=repr(node.value[:40])), node.start_mark) from None
         if name == "float" and not -MAX_MAGNITUDE <= value <= MAX_MAGNITUDE:
-            raise _Refused(f"'{node.value[:40]}' is not a finite number within ±1e300 "
-                           f"(NaN and infinity cannot be used)", node.start_mark,
-                           NonFiniteError)
+            raise _Refused(M("'{written}' is not a finite number within ±1e300 (NaN and "
+                             "infinity cannot be used)", written=node.value[:40]),
+                           node.start_mark, NonFiniteError)
         return value
 
     def _visit(self, node, depth: int) -> None:
         if not self.count:
             return
         if id(node) in self.seen:
-            raise _Refused("YAML aliases are not supported (*name)", node.start_mark)
+            raise _Refused(_ALIAS, node.start_mark)
         self.seen.add(id(node))
         self.nodes += 1
         if self.nodes > self.budget:
-            raise _Refused(f"too many YAML values (the limit is {MAX_NODES:,})",
-                           node.start_mark, LimitError)
+            raise _Refused(_too_many(), node.start_mark, LimitError)
         if depth > MAX_DEPTH:
-            raise _Refused(f"YAML nested too deeply (the limit is {MAX_DEPTH} levels)",
-                           node.start_mark, LimitError)
+            raise _Refused(_too_deep(), node.start_mark, LimitError)
 
     def build(self, node, path: tuple, depth: int = 1):
         self._visit(node, depth)
@@ -244,19 +242,21 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self._visit(key_node, depth + 1)
                 self.check_tag(key_node, {_STD + "seq", _STD + "map"})
-                what = "a list" if isinstance(key_node, SequenceNode) else "a mapping"
-                raise _Refused(f"a mapping key must be a plain value, not {what}",
-                               key_node.start_mark)
+                what = (M("a mapping key must be a plain value, not a list")
+                        if isinstance(key_node, SequenceNode) else
+                        M("a mapping key must be a plain value, not a mapping"))
+                raise _Refused(what, key_node.start_mark)
             self._visit(key_node, depth + 1)
             key = self.scalar(key_node)
             if isinstance(key, bool) and not key_node.style \
                     and key_node.value.lower() in _YAML11_BOOLS:
-                raise _Refused(f"YAML 1.1 reads the key '{key_node.value}' as {str(key).lower()}; "
-                               f"quote it (\"{key_node.value}\") to use it as a name",
-                               key_node.start_mark)
+                raise _Refused(M("YAML 1.1 reads the key '{key}' as {value}; quote it "
+                                 "(\"{key}\") to use it as a name", key=key_node.value,
+                                 value=str(key).lower()), key_node.start_mark)
             line = key_node.start_mark.line + 1
             if key in lines:
-                raise _Refused(f"duplicate key {key!r} (lines {lines[key]} and {line})",
+                raise _Refused(M("duplicate key {key} (lines {first} and {second})",
+                                 key=repr(key), first=lines[key], second=line),
                                key_node.start_mark)
             lines[key] = line
             result[key] = self.build(value_node, path + (key,), depth + 1)
@@ -271,8 +271,9 @@ def _check_number_text(node) -> None:
     """Refuse what YAML 1.1 would silently turn into a surprising number."""
     written = node.value
     if _SEXAGESIMAL.match(written):
-        raise _Refused(f"'{written}' is read by YAML 1.1 as a base-60 number; quote it if "
-                       f"it is text, or write the number itself", node.start_mark)
+        raise _Refused(M("'{written}' is read by YAML 1.1 as a base-60 number; quote it if "
+                         "it is text, or write the number itself", written=written),
+                       node.start_mark)
     digits = sum(ch.isdigit() for ch in written)
     if node.tag == _STD + "int" and digits > 300:
         raise _Refused(yamlscan.integer_too_large(written), node.start_mark)
@@ -286,18 +287,44 @@ def _yaml_error(exc: yaml.YAMLError, name: str, text: str) -> GradcliError:
     if isinstance(exc, yaml.reader.ReaderError):
         before = text[:exc.position]
         line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
-        return GradcliError(f"not a text file (control character #x{exc.character:04x})"
+        return GradcliError(_control_character(exc.character)
                             if isinstance(exc.character, int) else str(exc), f"{name}:{line}:{col}")
     if isinstance(exc, yaml.MarkedYAMLError):
-        what = exc.problem or exc.context or "invalid YAML"
-        if exc.context and exc.problem:
-            what += f" ({exc.context}"
-            if exc.context_mark is not None:
-                what += f" at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
-            what += ")"
-        return GradcliError(f"YAML syntax error: {what}",
+        problem = as_message(exc.problem, YAML) if exc.problem else None
+        context = as_message(exc.context, YAML) if exc.context else None
+        if problem is not None and context is not None:
+            mark = exc.context_mark
+            what = (M("{problem} ({context} at line {line}, column {column})", problem=problem,
+                      context=context, line=mark.line + 1, column=mark.column + 1)
+                    if mark is not None else
+                    M("{problem} ({context})", problem=problem, context=context))
+        else:
+            what = problem or context or M("invalid YAML")
+        return GradcliError(M("YAML syntax error: {what}", what=what),
                             _at(name, exc.problem_mark or exc.context_mark))
-    return GradcliError(f"YAML error: {exc}", name)
+    return GradcliError(M("YAML error: {error}", error=str(exc)), name)
+
+
+_ALIAS = M("YAML aliases are not supported (*name)")
+_EMPTY = M("empty file (no YAML content)")
+_NUL = M("not a text file (contains NUL bytes)")
+_SEVERAL = M("more than one YAML document (---) in the file; give one")
+
+
+def _too_many() -> Msg:
+    return M("too many YAML values (the limit is {limit})", limit=f"{MAX_NODES:,}")
+
+
+def _too_deep() -> Msg:
+    return M("YAML nested too deeply (the limit is {limit} levels)", limit=MAX_DEPTH)
+
+
+def _over_limit() -> Msg:
+    return M("too many YAML values: more than {limit} (the limit)", limit=f"{MAX_NODES:,}")
+
+
+def _control_character(code: int) -> Msg:
+    return M("not a text file (control character #x{code})", code=f"{code:04x}")
 
 
 def load_text(text: str, name: str = "<string>",
@@ -308,20 +335,18 @@ def load_text(text: str, name: str = "<string>",
     is parsed and may refuse the file (e.g. a section with too many entries).
     """
     if "\0" in text:
-        raise GradcliError("not a text file (contains NUL bytes)", name)
+        raise GradcliError(_NUL, name)
     if not text.strip():
-        raise GradcliError("empty file (no YAML content)", name)
+        raise GradcliError(_EMPTY, name)
     bad = yaml.reader.Reader.NON_PRINTABLE.search(text)
     if bad:
         before = text[:bad.start()]
         line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
-        raise GradcliError(f"not a text file (control character #x{ord(bad.group()):04x})",
-                           f"{name}:{line}:{col}")
+        raise GradcliError(_control_character(ord(bad.group())), f"{name}:{line}:{col}")
     try:
         scan = yamlscan.prescan(text, MIN_BLOB_CHARS, MAX_NODES, check_prescan)
     except yamlscan.TooManyValues as exc:
-        raise LimitError(f"too many YAML values: more than {MAX_NODES:,} (the limit)",
-                         _offset_where(name, text, exc.offset)) from None
+        raise LimitError(_over_limit(), _offset_where(name, text, exc.offset)) from None
     blobs = _read_blobs(text, scan, name)
     if scan.blobs:
         text = yamlscan.replace_blobs(text, scan.blobs)
@@ -341,8 +366,7 @@ def _read_blobs(text: str, scan: yamlscan.Prescan, name: str) -> dict[str, tuple
     for blob in scan.blobs:
         total += blob.count
         if total > MAX_NODES:
-            raise LimitError(f"too many YAML values: more than {MAX_NODES:,} (the limit)",
-                             _offset_where(name, text, blob.start))
+            raise LimitError(_over_limit(), _offset_where(name, text, blob.start))
     out = {}
     for i, blob in enumerate(scan.blobs):
         try:
@@ -366,30 +390,28 @@ def _compose(text: str, name: str, blobs: dict, budget: int, fast: bool):
         if fast:
             root = loader.get_single_node()
             if root is None:
-                raise GradcliError("empty file (no YAML content)", name)
+                raise GradcliError(_EMPTY, name)
         else:
             loader.get_event()  # stream start
             if loader.check_event(StreamEndEvent):
-                raise GradcliError("empty file (no YAML content)", name)
+                raise GradcliError(_EMPTY, name)
             root = loader.compose_document()
             if not loader.check_event(StreamEndEvent):
-                raise _Refused("more than one YAML document (---) in the file; give one",
-                               loader.peek_event().start_mark)
+                raise _Refused(_SEVERAL, loader.peek_event().start_mark)
         builder = _Builder(loader, blobs, budget, count=fast)
         builder.data = builder.build(root, ())
     except _Refused as exc:
         raise exc.cls(exc.what, _at(name, exc.mark)) from None
     except yaml.composer.ComposerError as exc:
         if fast and "single document" in f"{exc.problem} {exc.context}":
-            raise GradcliError("more than one YAML document (---) in the file; give one",
-                               _at(name, exc.problem_mark)) from None
+            raise GradcliError(_SEVERAL, _at(name, exc.problem_mark)) from None
         raise _yaml_error(exc, name, text) from None
     except yaml.YAMLError as exc:
         if fast and len(text) < 200_000:  # the pure-Python parser's messages are clearer
             return _compose(text, name, blobs, budget, fast=False)
         raise _yaml_error(exc, name, text) from None
     except RecursionError:
-        raise LimitError("YAML nested too deeply", name) from None
+        raise LimitError(M("YAML nested too deeply"), name) from None
     finally:
         loader.dispose()
     return root, builder
@@ -401,32 +423,35 @@ def load_file(path: str, max_bytes: int = MAX_BYTES,
     try:
         st = os.stat(path)
         if stat.S_ISDIR(st.st_mode):
-            raise GradcliError("is a directory", path)
+            raise GradcliError(M("is a directory"), path)
         if not stat.S_ISREG(st.st_mode):
-            raise GradcliError("not a regular file", path)
+            raise GradcliError(M("not a regular file"), path)
         if st.st_size > max_bytes:
-            raise LimitError(f"file too large: {st.st_size:,} bytes (the limit is {max_bytes:,})", path)
+            raise LimitError(M("file too large: {size} bytes (the limit is {limit})",
+                               size=f"{st.st_size:,}", limit=f"{max_bytes:,}"), path)
         with open(path, "rb") as f:
             data = f.read(max_bytes + 1)
     except (FileNotFoundError, NotADirectoryError):
-        raise GradcliError("no such file", path) from None
+        raise GradcliError(M("no such file"), path) from None
     except PermissionError:
-        raise GradcliError("permission denied (cannot read the file)", path) from None
+        raise GradcliError(M("permission denied (cannot read the file)"), path) from None
     except IsADirectoryError:
-        raise GradcliError("is a directory", path) from None
+        raise GradcliError(M("is a directory"), path) from None
     except OSError as exc:
-        raise GradcliError(f"cannot read the file: {exc.strerror or exc}", path) from None
+        raise GradcliError(M("cannot read the file: {reason}", reason=exc.strerror or str(exc)),
+                           path) from None
     if len(data) > max_bytes:  # it grew after the stat
-        raise LimitError(f"file too large: more than {max_bytes:,} bytes", path)
+        raise LimitError(M("file too large: more than {limit} bytes", limit=f"{max_bytes:,}"),
+                         path)
     if not data:
-        raise GradcliError("empty file", path)
+        raise GradcliError(M("empty file"), path)
     if b"\0" in data:
-        raise GradcliError("not a text file (contains NUL bytes)", path)
+        raise GradcliError(_NUL, path)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         start = data.rfind(b"\n", 0, exc.start) + 1
         col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
         line = data.count(b"\n", 0, exc.start) + 1
-        raise GradcliError("not a text file (not UTF-8)", f"{path}:{line}:{col}") from None
+        raise GradcliError(M("not a text file (not UTF-8)"), f"{path}:{line}:{col}") from None
     return load_text(text, path, check_prescan)

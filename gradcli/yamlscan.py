@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from gradcli.i18n import M, Msg
+
 _BLOB_CHARS = re.compile(r"[0-9eE+\-.,\s\[\]]*")
 _NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 _TOKEN = re.compile(rf"\s*(\[|\]|,|{_NUMBER})\s*")
@@ -49,7 +51,7 @@ class Prescan:
 class BlobError(Exception):
     """A number in a blob that cannot be used (not finite, or too large)."""
 
-    def __init__(self, what: str, offset: int):
+    def __init__(self, what: Msg, offset: int):
         super().__init__(what)
         self.what, self.offset = what, offset
 
@@ -279,17 +281,18 @@ def _offset_of_nth(text: str, blob: Blob, k: int) -> int:
     return blob.start
 
 
-def _number_problem(written: str) -> str:
+def _number_problem(written: str) -> Msg:
     digits = sum(ch.isdigit() for ch in written.partition("e")[0].partition("E")[0])
     if "." not in written and "e" not in written.lower() and digits > 300:
         return integer_too_large(written)
-    return f"'{written}' is not a finite number within ±1e300 (numbers must be finite)"
+    return M("'{written}' is not a finite number within ±1e300 (numbers must be finite)",
+             written=written)
 
 
-def integer_too_large(written: str) -> str:
+def integer_too_large(written: str) -> Msg:
     digits = sum(ch.isdigit() for ch in written)
-    return (f"integer too large: {digits:,} digits (numbers must be finite float64 "
-            f"values, at most 1e300 in magnitude)")
+    return M("integer too large: {digits} digits (numbers must be finite float64 values, at "
+             "most 1e300 in magnitude)", digits=f"{digits:,}")
 
 
 # ------------------------------------------------------------ rest of text ---

@@ -102,11 +102,6 @@ def caret_detail(text: str, col: int | None) -> str | None:
 
 def _width(s: str) -> int:
     """Terminal columns taken by `s`."""
-    if s.isascii():
-        return len(s)
-    width = 0
-    for ch in s:
-        if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
-            continue
-        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
-    return width
+    from gradcli.i18n.width import display_width
+
+    return display_width(s)

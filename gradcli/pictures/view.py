@@ -7,10 +7,10 @@ carry the same information.
 """
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from gradcli.i18n import N_, _, text
+from gradcli.i18n.width import display_width
 from gradcli.pictures.labels import clip
 from gradcli.pictures.model import (CONSTANT, INPUT, KIND_LEGEND, LOSS, MARKED_LEGEND, NODE,
                                     PARAM, Box, Picture)
@@ -92,7 +92,4 @@ def style_of(box: Box) -> Style:
 
 def columns(s: str) -> int:
     """Display width in character cells (East Asian wide characters count 2)."""
-    if s.isascii():
-        return len(s)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else
-               0 if unicodedata.combining(ch) else 1 for ch in s)
+    return display_width(s)

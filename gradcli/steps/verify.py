@@ -8,11 +8,17 @@ from typing import Any
 
 import sympy as sp
 
+from gradcli.i18n import M
 from gradcli.symbolic import drop_deltas, to_text
 
 
 class StepCheckError(AssertionError):
-    """A step's result disagrees with sympy.diff: a bug in the step builder."""
+    """A step's result disagrees with sympy.diff: a bug in the step builder.
+    `what` is the message (its `str()` is English)."""
+
+    def __init__(self, what):
+        super().__init__(str(what))
+        self.what = what
 
 
 def check(expr: Any, x: sp.Symbol, result: Any, expected: Any = None) -> None:
@@ -20,8 +26,9 @@ def check(expr: Any, x: sp.Symbol, result: Any, expected: Any = None) -> None:
     if expected is None:
         expected = drop_deltas(sp.diff(expr, x))[0]
     if not same(expected, result):
-        raise StepCheckError(f"step check failed: d/d{x} {to_text(expr)} is "
-                             f"{to_text(expected)}, the rule gave {to_text(result)}")
+        raise StepCheckError(M("step check failed: d/d{x} {expr} is {expected}, the rule "
+                               "gave {result}", x=str(x), expr=to_text(expr),
+                               expected=to_text(expected), result=to_text(result)))
 
 
 def same(a: Any, b: Any) -> bool:

@@ -23,19 +23,20 @@ from typing import Any, Iterator
 import sympy as sp
 
 from gradcli.graph import CONST, VAR, Graph
+from gradcli.i18n import M
 from gradcli.ops import OPS
 
 
 class SymbolicTimeout(Exception):
     """SymPy work was cut off: the symbolic part is skipped, the numbers still come."""
 
-    reason = "SymPy took longer than the time budget"
+    reason = M("SymPy took longer than the time budget")
 
 
 class SymbolicTooDeep(SymbolicTimeout):
     """SymPy recursed too deeply (it recurses on the expression tree)."""
 
-    reason = "the expression is nested too deeply for SymPy"
+    reason = M("the expression is nested too deeply for SymPy")
 
 
 #: SymPy recurses several frames per level of nesting; depth-100 expressions

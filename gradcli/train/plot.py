@@ -18,17 +18,15 @@ million steps costs one min/max per column.
 from __future__ import annotations
 
 import math
-import unicodedata
 from typing import Sequence
+
+from gradcli.i18n.width import display_width
 
 MARKERS = "*o+x#@%&=~"
 LOG_DECADES = 3.0  # log scale when max/min of the positive losses exceeds 10**3
 
 
-def display_width(text: str) -> int:
-    """Terminal columns of `text` (East Asian wide and full-width characters take 2)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else
-               0 if unicodedata.combining(ch) else 1 for ch in text)
+__all__ = ["display_width", "loss_plot", "use_log"]
 
 
 def use_log(values: list[float]) -> bool:

@@ -62,7 +62,7 @@ def same_twice(first: Any, second: Any) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
 
 
-def nondeterministic(kind: str) -> Msg:
+def nondeterministic(kind: Any) -> Msg:
     return M("{kind} gives different outputs for the same input (dropout or other "
              "randomness): finite differences cannot check it; fix the randomness (a seed "
              "or a test mode) to check it", kind=kind)

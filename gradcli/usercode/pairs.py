@@ -58,7 +58,7 @@ def _call(fn: Callable[..., Any], args: list[Arg]) -> Any:
     return fn(*[a.passed() for a in args])
 
 
-def split_grads(value: Any, args: list[Arg], who: str) -> list[Any]:
+def split_grads(value: Any, args: list[Arg], who: Any) -> list[Any]:
     """The returned gradients, one per perturbed argument."""
     free = [a for a in args if a.perturb]
     if isinstance(value, (tuple, list)) and len(value) == len(args) and len(args) > 1:
@@ -107,10 +107,10 @@ def _check_function(f: Callable[..., Any], grad: Callable[..., Any] | None, args
         evaluate = lambda: np.asarray(_scalar(_call(f, args)))  # noqa: E731
     _scalar(value)
     if not same_twice(value, again):
-        raise Unusable(nondeterministic("the function"))
+        raise Unusable(nondeterministic(M("the function")))
     prec = ctx.precision()
     free = [a for a in args if a.perturb]
-    for arg, g in zip(free, split_grads(grads, args, "the gradient")):
+    for arg, g in zip(free, split_grads(grads, args, M("the gradient"))):
         comp.checks.append(run_target(ctx, Target("d" + arg.name, arg.value, g), evaluate,
                                       prec, None, arg.name))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from gradcli.i18n import _, text
-from gradcli.usercode.results import ComponentResult, FileResult, GradCheck
+from gradcli.usercode.results import ComponentResult, FileResult, GradCheck, kind_word
 
 
 def _num(value: float | None) -> str:
@@ -21,7 +21,8 @@ def component_table(comp: ComponentResult) -> Any:
     from rich.table import Table
 
     verdict = _("ok") if comp.ok else _("FAILED")
-    table = Table(title=_("{kind} {target}: {verdict}", kind=comp.kind, target=comp.target,
+    table = Table(title=_("{kind} {target}: {verdict}", kind=kind_word(comp.kind),
+                          target=comp.target,
                           verdict=verdict), title_justify="left", show_lines=False)
     for header in (_("check"), _("ok"), _("bad/total"), _("worst at"), _("expected"),
                    _("actual"), _("rel err")):
@@ -39,10 +40,10 @@ def file_report(result: FileResult, console: Any) -> None:
                         "shown)", count=result.printed_lines))
     if result.components:
         console.print(_("  found: {items}", items=", ".join(
-            "{} {}".format(c.kind, c.target) for c in result.components)))
+            "{} {}".format(kind_word(c.kind), c.target) for c in result.components)))
     for comp in result.components:
         if comp.error is not None:
-            console.print(_("{kind} {target}: cannot be checked: {why}", kind=comp.kind,
+            console.print(_("{kind} {target}: cannot be checked: {why}", kind=kind_word(comp.kind),
                             target=comp.target, why=text(comp.error)))
             continue
         console.print(component_table(comp))

@@ -11,9 +11,23 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from gradcli.i18n import Msg, english, text
+from gradcli.i18n import N_, Msg, english, text
+
+#: The labelled lines under a check in `str()`.
+_LABELS = (("diagnosis", N_("diagnosis")), ("error", N_("error")), ("note", N_("note")),
+           ("warning", N_("warning")))
 
 KINDS = ("value", "layer", "loss", "function", "pair")
+#: How each kind is named in human output (JSON keeps the English kind).
+KIND_WORDS = {"value": N_("value"), "layer": N_("layer"), "loss": N_("loss"),
+              "function": N_("function"), "pair": N_("pair")}
+
+
+def kind_word(kind: str) -> str:
+    """`kind` in the current language."""
+    from gradcli.i18n import _
+
+    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
 
 
 def _num(value: Any) -> Any:
@@ -180,7 +194,7 @@ def plain_text(comp: ComponentResult) -> str:
     """A readable report of one component without Rich (for str() and pytest)."""
     from gradcli.i18n import _
 
-    head = _("{kind} {target}: {verdict}", kind=comp.kind, target=comp.target,
+    head = _("{kind} {target}: {verdict}", kind=kind_word(comp.kind), target=comp.target,
              verdict=_("ok") if comp.ok else _("FAILED"))
     lines = [head]
     if comp.error is not None:
@@ -200,10 +214,10 @@ def plain_text(comp: ComponentResult) -> str:
             line = _("  {mark:4} {name}: {bad}/{count} beyond tolerance", mark=mark,
                      name=c.name, bad=c.bad, count=c.count)
         lines.append(line)
-        for key in ("diagnosis", "error", "note", "warning"):
+        for key, label in _LABELS:
             value = getattr(c, key)
             if value is not None:
-                lines.append("       " + _("{key}: {value}", key=_(key), value=text(value)))
+                lines.append("       " + _("{key}: {value}", key=_(label), value=text(value)))
     for msg in comp.notes:
         lines.append("  " + _("note: {value}", value=text(msg)))
     for msg in comp.warnings:
