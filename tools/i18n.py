@@ -39,6 +39,7 @@ LOCALE = PACKAGE / "i18n" / "locale"
 POT = LOCALE / "gradcli.pot"
 LANGS = ("ko",)
 MARKERS = {"M", "_", "N_"}
+CONTEXT_MARKERS = {"NP_", "pgettext"}  # (context, template)
 HELP_CALLS = {"Option", "Argument", "Typer"}
 
 
@@ -54,6 +55,7 @@ def mo_path(lang: str) -> Path:
 class Entry:
     msgid: str
     msgstr: str = ""
+    context: str | None = None  # msgctxt: one English word with two meanings
     refs: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)  # translator comments (#)
@@ -81,43 +83,54 @@ def _is_command(decorator: ast.expr) -> bool:
     return isinstance(call, ast.Attribute) and call.attr in ("command", "callback")
 
 
-def extract_file(path: Path, rel: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(msgid, reference) pairs of one file, and the flagged non-literal calls."""
+Found = tuple  # (context or None, msgid, reference)
+
+
+def extract_file(path: Path, rel: str) -> tuple[list[Found], list[str]]:
+    """(context, msgid, reference) of every message in one file, and the flagged
+    calls (a template that is not a literal)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: list[tuple[str, str]] = []
+    found: list[Found] = []
     flagged: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _callee(node)
             ref = f"{rel}:{node.lineno}"
-            if name in MARKERS and node.args:
-                msgid = _literal(node.args[0])
-                if msgid is None:
-                    flagged.append(f"{ref}: {name}({ast.unparse(node.args[0])[:60]}, ...)")
+            with_context = name in CONTEXT_MARKERS and len(node.args) >= 2
+            if (name in MARKERS and node.args) or with_context:
+                template = node.args[1] if with_context else node.args[0]
+                context = _literal(node.args[0]) if with_context else None
+                msgid = _literal(template)
+                if msgid is None or (with_context and context is None):
+                    flagged.append(f"{ref}: {name}({ast.unparse(template)[:60]}, ...)")
                 elif msgid:
-                    found.append((msgid, ref))
+                    found.append((context, msgid, ref))
             if name in HELP_CALLS:
                 for kw in node.keywords:
                     if kw.arg == "help" and _literal(kw.value):
-                        found.append((_literal(kw.value), ref))
+                        found.append((None, _literal(kw.value), ref))
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if any(_is_command(d) for d in node.decorator_list):
                 doc = ast.get_docstring(node, clean=True)
                 if doc:
-                    found.append((doc.partition("\f")[0], f"{rel}:{node.lineno}"))
+                    found.append((None, doc.partition("\f")[0], f"{rel}:{node.lineno}"))
     return found, flagged
+
+
+def key(entry: Entry) -> tuple[str, str]:
+    return (entry.context or "", entry.msgid)
 
 
 def extract(package: Path = PACKAGE) -> tuple[list[Entry], list[str]]:
     """Every message of the package, in file order, and the flagged calls."""
-    entries: dict[str, Entry] = {}
+    entries: dict[tuple[str, str], Entry] = {}
     flagged: list[str] = []
     for path in sorted(package.rglob("*.py")):
         rel = path.relative_to(package.parent).as_posix()
         found, bad = extract_file(path, rel)
         flagged.extend(bad)
-        for msgid, ref in sorted(found, key=lambda f: int(f[1].rsplit(":", 1)[1])):
-            entry = entries.setdefault(msgid, Entry(msgid))
+        for context, msgid, ref in sorted(found, key=lambda f: int(f[2].rsplit(":", 1)[1])):
+            entry = entries.setdefault((context or "", msgid), Entry(msgid, context=context))
             entry.refs.append(ref)
     for entry in entries.values():
         if placeholders(entry.msgid):
@@ -223,11 +236,19 @@ def read_po(path: Path) -> tuple[str, list[Entry]]:
                 cur.obsolete = obsolete
             key, started = "msgid", True
             cur.msgid = _unquote(line[6:])
+        elif line.startswith("msgctxt "):
+            if started and key == "msgstr":
+                finish()
+                cur.obsolete = obsolete
+            key, started = "msgctxt", True
+            cur.context = _unquote(line[8:])
         elif line.startswith("msgstr "):
             key = "msgstr"
             cur.msgstr = _unquote(line[7:])
         elif line.startswith('"'):
-            if key == "msgid":
+            if key == "msgctxt":
+                cur.context += _unquote(line)
+            elif key == "msgid":
                 cur.msgid += _unquote(line)
             elif key == "msgstr":
                 cur.msgstr += _unquote(line)
@@ -249,6 +270,8 @@ def write_po(path: Path, header: str, entries: list[Entry], *, pot: bool = False
             out.append("#: " + " ".join(e.refs))
         if e.flags:
             out.append("#, " + ", ".join(dict.fromkeys(e.flags)))
+        if e.context is not None:
+            out.extend(_po_string("msgctxt", e.context, prefix))
         out.extend(_po_string("msgid", e.msgid, prefix))
         out.extend(_po_string("msgstr", "" if pot else e.msgstr, prefix))
         out.append("")
@@ -258,15 +281,16 @@ def write_po(path: Path, header: str, entries: list[Entry], *, pot: bool = False
 
 def merge(pot_entries: list[Entry], po_entries: list[Entry]) -> list[Entry]:
     """The template's entries with the existing translations; dropped ones kept as `#~`."""
-    old = {e.msgid: e for e in po_entries}
+    old = {key(e): e for e in po_entries}
     merged = []
     for t in pot_entries:
-        prev = old.pop(t.msgid, None)
-        merged.append(Entry(t.msgid, prev.msgstr if prev else "", list(t.refs), list(t.flags),
-                            list(prev.comments) if prev else []))
+        prev = old.pop(key(t), None)
+        merged.append(Entry(t.msgid, prev.msgstr if prev else "", t.context, list(t.refs),
+                            list(t.flags), list(prev.comments) if prev else []))
     for e in old.values():
         if e.msgstr:
-            merged.append(Entry(e.msgid, e.msgstr, [], [], e.comments, obsolete=True))
+            merged.append(Entry(e.msgid, e.msgstr, e.context, [], [], e.comments,
+                                obsolete=True))
     return merged
 
 
@@ -281,7 +305,8 @@ def compile_mo(header: str, entries: list[Entry]) -> bytes:
     pairs = {"": header}
     for e in entries:
         if e.msgstr and not e.obsolete and "fuzzy" not in e.flags:
-            pairs[e.msgid] = e.msgstr
+            # a message with a context is stored as "context\x04msgid" (as msgfmt does)
+            pairs[e.msgid if e.context is None else f"{e.context}\x04{e.msgid}"] = e.msgstr
     items = sorted((k.encode("utf-8"), v.encode("utf-8")) for k, v in pairs.items())
     n = len(items)
     ids_table, strs_table = 28, 28 + 8 * n
@@ -363,8 +388,9 @@ def problems(lang: str = "ko") -> list[str]:
     marked with N_ where they are defined.)"""
     entries, _flagged = extract()
     header, po = read_po(po_path(lang))
-    have = {e.msgid: e.msgstr for e in po if not e.obsolete}
-    out = [f"untranslated: {e.msgid!r}" for e in entries if not have.get(e.msgid)]
+    have = {key(e): e.msgstr for e in po if not e.obsolete}
+    out = [f"untranslated: {e.msgid!r}" + (f" (context {e.context!r})" if e.context else "")
+           for e in entries if not have.get(key(e))]
     out += [f"placeholders: {p}" for p in placeholder_problems(po)]
     if not mo_path(lang).exists() or mo_path(lang).read_bytes() != compile_mo(header, po):
         out.append(f"stale: {mo_path(lang).relative_to(ROOT)} (run tools/i18n.py compile)")

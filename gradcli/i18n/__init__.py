@@ -11,7 +11,10 @@ placeholders (`str.format` syntax):
   same in every language.
 
 `N_("...")` only marks a template for extraction (a table of words
-translated later with `_(word)`).
+translated later with `_(word)`).  Where one English word means two things
+(the rule "step" of Heaviside's derivative, a training "step"), the word is
+given a context: `NP_("rule", "step")` marks it and `pgettext("rule", word)`
+translates it (gettext's `msgctxt`).
 
 English loads no catalog.  Korean reads the compiled catalog shipped in
 `gradcli/i18n/locale/ko/LC_MESSAGES/gradcli.mo` through `gettext.translation`
@@ -58,10 +61,14 @@ def language_from_environment(environ: dict[str, str] | None = None) -> str:
     return "en"
 
 
-def translate(template: str) -> str:
+def translate(template: str, context: str | None = None) -> str:
     """The template in the current language (the template itself in English)."""
     if _catalog is None or not template:
         return template
+    if context is not None:
+        by_context = getattr(_catalog, "pgettext", None)
+        if by_context is not None:
+            return by_context(context, template)
     return _catalog.gettext(template)
 
 
@@ -81,6 +88,16 @@ def _(template: str, /, **args: Any) -> str:
 def N_(template: str) -> str:
     """Mark a template for extraction; translate it later with `_()`."""
     return template
+
+
+def NP_(context: str, template: str) -> str:
+    """Mark a template with a context; translate it later with `pgettext(context, ...)`."""
+    return template
+
+
+def pgettext(context: str, template: str, /, **args: Any) -> str:
+    """Translate now within `context` (gettext's msgctxt) and fill the placeholders."""
+    return _fill(translate(template, context), args, english=False)
 
 
 class Msg:

@@ -10,21 +10,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gradcli.i18n import N_, _, english, text
+from gradcli.i18n import NP_, _, english, pgettext, text
 from gradcli.steps.records import Step, Substitution, walk
 from gradcli.steps.substitution import sub_names, substitution_of
 from gradcli.symbolic import TermOrder, to_latex, to_text
 
 #: Every rule name a step can carry, for the message catalog (printers show
-#: `_(rule)`); the op table's names are the same words.
+#: `rule_word(rule)`); the op table's names are the same words.
 RULE_NAMES = (
-    N_("chain"), N_("constant"), N_("variable"), N_("skipped"), N_("sum"),
-    N_("difference"), N_("product"), N_("quotient"), N_("constant multiple"),
-    N_("power"), N_("general power"), N_("exponential"), N_("exp"), N_("log"),
-    N_("sqrt"), N_("trig"), N_("tanh"), N_("sigmoid"), N_("relu"), N_("softplus"),
-    N_("abs"), N_("step"), N_("matrix product"), N_("transpose"), N_("softmax"),
-    N_("log-softmax"),
+    NP_("rule", "chain"), NP_("rule", "constant"), NP_("rule", "variable"),
+    NP_("rule", "skipped"), NP_("rule", "sum"), NP_("rule", "difference"),
+    NP_("rule", "product"), NP_("rule", "quotient"), NP_("rule", "constant multiple"),
+    NP_("rule", "power"), NP_("rule", "general power"), NP_("rule", "exponential"),
+    NP_("rule", "exp"), NP_("rule", "log"), NP_("rule", "sqrt"), NP_("rule", "trig"),
+    NP_("rule", "tanh"), NP_("rule", "sigmoid"), NP_("rule", "relu"), NP_("rule", "softplus"),
+    NP_("rule", "abs"), NP_("rule", "step"), NP_("rule", "matrix product"),
+    NP_("rule", "transpose"), NP_("rule", "softmax"), NP_("rule", "log-softmax"),
 )
+
+
+def rule_word(rule: str) -> str:
+    """A rule's name in the current language (in the context "rule": "step" here
+    is the derivative of a step function, not a training step)."""
+    return pgettext("rule", rule)
 
 
 # ------------------------------------------------------------ text forms ---
@@ -40,7 +48,7 @@ def format_markdown(step: Step, order: TermOrder | None = None) -> str:
 
 def _line(s: Step, order: TermOrder | None, rule: str, code: str) -> str:
     """One step; `rule` and `code` are the layouts of the rule name and of formulas."""
-    head = rule.format(_(s.rule))
+    head = rule.format(rule_word(s.rule))
     if s.rule == "skipped" or s.expr is None:
         return f"{head} {text(s.note)}"
     formula = f"d/d{s.var.name} {_operand(s.expr, order)} = {to_text(s.result, order)}"
@@ -90,7 +98,7 @@ def format_latex(step: Step, order: TermOrder | None = None) -> str:
         if s.rule == "skipped" or s.expr is None:
             rows.append((None, rf"\text{{{latex_escape(text(s.note) or _('skipped'))}}}", ""))
             continue
-        tag = rf"\text{{{latex_escape(_(s.rule))}}}"
+        tag = rf"\text{{{latex_escape(rule_word(s.rule))}}}"
         if s.chain is not None:
             tag += rf",\ {to_latex(s.chain.name)} = {to_latex(s.chain.inner, order)}"
         rows.append((s, tag, rf"\frac{{d}}{{d{to_latex(s.var)}}}"))
