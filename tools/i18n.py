@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "gradcli"
 LOCALE = PACKAGE / "i18n" / "locale"
 POT = LOCALE / "gradcli.pot"
+GLOSSARY = PACKAGE / "i18n" / "glossary.tsv"
 LANGS = ("ko",)
 MARKERS = {"M", "_", "N_"}
 CONTEXT_MARKERS = {"NP_", "pgettext"}  # (context, template)
@@ -157,6 +158,44 @@ def placeholder_problems(entries: list[Entry]) -> list[str]:
     for e in entries:
         if e.msgstr and not e.obsolete and placeholders(e.msgid) != placeholders(e.msgstr):
             out.append(f"{e.msgid!r}: {placeholders(e.msgid)} != {placeholders(e.msgstr)}")
+    return out
+
+
+# ----------------------------------------------------------------- glossary ---
+def read_glossary(path: Path = GLOSSARY) -> list[tuple[str, str, str]]:
+    """(English, Korean, note) rows, longest English term first.  Korean "-" marks
+    English kept as written (YAML keys, words the user types)."""
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            english, korean, *note = line.split("\t")
+            rows.append((english.strip(), korean.strip(), note[0].strip() if note else ""))
+    return sorted(rows, key=lambda r: -len(r[0]))
+
+
+#: What glossary matching ignores in a template: placeholders, quoted text, code
+#: in backticks, option names (--lr), and words joined to code (f_grad, x.grad, dL/dW).
+_NOT_PROSE = re.compile(r"\{[^{}]*\}|'[^']*'|\"[^\"]*\"|`[^`]*`|(?<![\w-])--?[A-Za-z][\w-]*"
+                        r"|\b\w+[_./(]\S*")
+
+
+def glossary_problems(entries: list[Entry], rows=None) -> list[str]:
+    """Translations that do not use the glossary's Korean term for an English term
+    of their template (rule names, in the context "rule", as "<name> rule")."""
+    rows = read_glossary() if rows is None else rows
+    out = []
+    for e in entries:
+        if not e.msgstr or e.obsolete:
+            continue
+        prose = _NOT_PROSE.sub(" ", e.msgid)
+        if e.context == "rule":
+            prose = e.msgid + " rule"
+        for english, korean, _note in rows:
+            pattern = re.compile(rf"(?<![\w-]){re.escape(english)}(?![\w-])", re.IGNORECASE)
+            if pattern.search(prose):
+                prose = pattern.sub(" ", prose)
+                if korean != "-" and korean not in e.msgstr:
+                    out.append(f"{e.msgid!r}: '{english}' is '{korean}', not in {e.msgstr!r}")
     return out
 
 
@@ -392,6 +431,7 @@ def problems(lang: str = "ko") -> list[str]:
     out = [f"untranslated: {e.msgid!r}" + (f" (context {e.context!r})" if e.context else "")
            for e in entries if not have.get(key(e))]
     out += [f"placeholders: {p}" for p in placeholder_problems(po)]
+    out += [f"glossary: {p}" for p in glossary_problems(po)]
     if not mo_path(lang).exists() or mo_path(lang).read_bytes() != compile_mo(header, po):
         out.append(f"stale: {mo_path(lang).relative_to(ROOT)} (run tools/i18n.py compile)")
     return out

@@ -80,9 +80,21 @@ def _fill(template: str, args: dict[str, Any], english: bool) -> str:
     return template.format(**shown)
 
 
+def _translated(template: str, args: dict[str, Any], context: str | None = None) -> str:
+    """The translation filled in; a translation whose placeholders do not fit (a
+    catalog bug the tests catch) falls back to the English template, never a crash."""
+    shown = translate(template, context)
+    if shown == template:
+        return _fill(template, args, english=False)
+    try:
+        return _fill(shown, args, english=False)
+    except (KeyError, IndexError, ValueError, AttributeError):
+        return _fill(template, args, english=False)
+
+
 def _(template: str, /, **args: Any) -> str:
     """Translate now and fill the placeholders."""
-    return _fill(translate(template), args, english=False)
+    return _translated(template, args)
 
 
 def N_(template: str) -> str:
@@ -97,7 +109,7 @@ def NP_(context: str, template: str) -> str:
 
 def pgettext(context: str, template: str, /, **args: Any) -> str:
     """Translate now within `context` (gettext's msgctxt) and fill the placeholders."""
-    return _fill(translate(template, context), args, english=False)
+    return _translated(template, args, context)
 
 
 class Msg:
@@ -113,7 +125,7 @@ class Msg:
         return _fill(self.template, self.args, english=True)
 
     def tr(self) -> str:
-        return _fill(translate(self.template), self.args, english=False)
+        return _translated(self.template, self.args)
 
     __str__ = english
 

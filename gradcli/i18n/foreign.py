@@ -70,6 +70,7 @@ YAML = (
     N_("while scanning an alias"),
     N_("while scanning a tag"),
     N_("while scanning a directive"),
+    N_("while scanning for the next token"),
     N_("while parsing a block mapping"),
     N_("while parsing a block collection"),
     N_("while parsing a flow mapping"),
@@ -100,6 +101,11 @@ YAML = (
     N_("expected the node content, but found {token}"),
     N_("expected alphabetic or numeric character, but found {char}"),
     N_("expected ' ', but found {char}"),
+    # token names PyYAML puts in its messages, quoted
+    N_("'<stream end>'"), N_("'<stream start>'"), N_("'<document start>'"),
+    N_("'<document end>'"), N_("'<block end>'"), N_("'<block mapping start>'"),
+    N_("'<block sequence start>'"), N_("'<block entry>'"), N_("'<scalar>'"),
+    N_("'<anchor>'"), N_("'<alias>'"), N_("'<tag>'"),
 )
 
 
