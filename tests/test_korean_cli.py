@@ -226,8 +226,7 @@ def test_check_output_is_all_korean(spec, vocab):
     assert english_lines(out + err, spec_names(spec), vocab) == []
 
 
-def test_check_code_output_is_all_korean(vocab, monkeypatch):
-    monkeypatch.setenv("PYTHONHASHSEED", "0")
+def test_check_code_output_is_all_korean(vocab):
     code, out, err = run("check-code", *map(rel, EXAMPLES))
     assert code == 1 and "찾은 것: " in out and "진단: " in out
     names = set().union(*(code_names(p) for p in EXAMPLES))
@@ -292,8 +291,7 @@ def _table_blocks(out: str) -> list[list[str]]:
     return blocks + ([current] if current else [])
 
 
-def test_rich_tables_stay_aligned_with_korean(monkeypatch):
-    monkeypatch.setenv("PYTHONHASHSEED", "0")
+def test_rich_tables_stay_aligned_with_korean():
     code, out, _err = run("check-code", rel(ROOT / "examples" / "layers_bug_transposed.py"))
     blocks = _table_blocks(out)
     assert blocks and any("검사" in line for block in blocks for line in block)
@@ -369,10 +367,29 @@ def test_derive_json_is_identical(expr, at):
     assert en == ko and json.loads(en)["expression"]
 
 
-def test_check_code_json_is_identical(monkeypatch):
-    monkeypatch.setenv("PYTHONHASHSEED", "0")  # the buggy examples' own set order
-    en, ko = _json_both("check-code", *map(rel, EXAMPLES))
-    assert en.count("\n") > len(EXAMPLES) and en == ko
+#: The buggy example whose numbers depend on the order its own Value class
+#: iterates a set of objects (hashed by address): not the same twice in English.
+UNSTABLE = {"value_bug_overwrite.py"}
+
+
+def _texts_only(value):
+    """`value` with every number replaced by None (texts and structure kept)."""
+    if isinstance(value, dict):
+        return {k: _texts_only(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_texts_only(v) for v in value]
+    return None if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def test_check_code_json_is_identical():
+    stable = [p for p in EXAMPLES if p.name not in UNSTABLE]
+    en, ko = _json_both("check-code", *map(rel, stable))
+    assert en.count("\n") > len(stable) and en == ko
+    for name in UNSTABLE:
+        en, ko = (run("check-code", rel(ROOT / "examples" / name), "--json", lang=lang)[1]
+                  for lang in ("en", "ko"))
+        assert [_texts_only(json.loads(line)) for line in en.splitlines()] == \
+            [_texts_only(json.loads(line)) for line in ko.splitlines()]
 
 
 @pytest.mark.parametrize("argv", [
