@@ -396,3 +396,56 @@ def test_bad_code_timeout_is_exit_2(tmp_path):
     assert result.exit_code == 2
     assert result.stderr == "error: --code-timeout: must be a positive number of seconds, " \
                             "got 0.0\n"
+
+
+# --------------------------------------------------------------- graph form ---
+GRAPH_SPEC = """
+inputs:
+  x: [[1.0, 2.0], [0.5, -1.0], [-1.5, 0.5]]
+  y: [[1.0], [0.0], [1.0]]
+params:
+  W: [[0.3, -0.2], [0.1, 0.4]]
+  v: [[0.5], [-0.7]]
+nodes:
+  h: sigmoid(x @ transpose(W))
+  out: h @ v
+loss: sum((out - y)**2)/3
+"""
+
+GRAPH_BACKWARD = '''
+import numpy as np
+
+def backward(params, inputs):
+    W, v = params["W"], params["v"]
+    x, y = inputs["x"], inputs["y"]
+    h = 1 / (1 + np.exp(-(x @ W.T)))
+    dout = 2 * (h @ v - y) / 3
+    dz = (dout @ v.T){local}
+    return {{"W": dz.T @ x, "v": h.T @ dout}}
+'''
+
+
+@pytest.mark.parametrize("local, diagnosis", [
+    (" * h * (1 - h)", None), ("", "missing the derivative of sigmoid at h")])
+def test_graph_form_tensor_net_names_the_node_whose_derivative_is_missing(tmp_path, local,
+                                                                          diagnosis):
+    spec = write(tmp_path, "graph.yaml", GRAPH_SPEC)
+    path = write(tmp_path, "graph_backward.py", GRAPH_BACKWARD.format(local=local))
+    status, data = backward_json(spec, f"{path}:backward")
+    user = users(data)
+    assert status == (1 if diagnosis else 0)
+    assert user["v"]["ok"] and user["W"]["ok"] is (diagnosis is None)
+    assert user["W"]["diagnosis"] == diagnosis
+
+
+# ------------------------------------------------------------ memory budget ---
+def test_memory_budget_is_exit_2_naming_the_budget(tmp_path):
+    from gradcli.errors import GradcliError
+    from gradcli.usercode.backward.call import call
+
+    path = write(tmp_path, "hungry.py", "import numpy as np\n\n\ndef backward(p, i):\n"
+                                        "    return {'w1': np.ones((40000, 40000)).sum()}\n")
+    with pytest.raises(GradcliError) as caught:
+        call(f"{path}:backward", {"w1": 0.5}, {"x": 2.0}, timeout=30, max_memory="400M")
+    assert caught.value.line() == (f"error: {path}:5: out of memory in backward: the memory "
+                                   "budget --max-memory 400M was exceeded")

@@ -23,7 +23,7 @@ from typing import Any
 from gradcli.errors import GradcliError
 from gradcli.i18n import M, Msg
 from gradcli.usercode.results import from_wire
-from gradcli.usercode.runner import DEFAULT_MEMORY, _child_env, _kill, _wait, validate
+from gradcli.usercode.runner import DEFAULT_MEMORY, _child_env, _wait, validate
 
 DEFAULT_CODE_TIMEOUT = 60.0
 #: statuses of the child that make the file unusable (exit 2)
@@ -37,7 +37,6 @@ class Called:
     grads: dict[str, Any] = field(default_factory=dict)  # float64 arrays
     errors: dict[str, Msg] = field(default_factory=dict)  # keys whose value is no number
     keys: list[str] = field(default_factory=list)  # every returned key, in order
-    dtypes: dict[str, str] = field(default_factory=dict)
     error: Msg | None = None  # the call raised or returned no dict: "f.py:9: ZeroDivisionError"
     printed_lines: int = 0
 
@@ -128,7 +127,6 @@ def _collect(req: dict[str, Any], status: int, shown: str, budget: str) -> Calle
                          what=result["what"])
         return called
     called.keys, called.errors = result["keys"], result["errors"]
-    called.dtypes = result["dtypes"]
     if result["grad_names"]:
         with np.load(req["grads"], allow_pickle=False) as data:
             called.grads = {n: np.array(data[f"g{i}"])

@@ -67,7 +67,7 @@ def _gradients(value: Any, name: str) -> tuple[dict, dict[str, Any]]:
         return {"status": "returned", "what": M(
             "{name} returned {type}, not a dict of gradients by parameter name", name=name,
             type=type(value).__name__)}, {}
-    keys, errors, grads, dtypes = [], {}, {}, {}
+    keys, errors, grads = [], {}, {}
     for key, grad in value.items():
         key = key if isinstance(key, str) else repr(key)
         keys.append(key)
@@ -82,9 +82,8 @@ def _gradients(value: Any, name: str) -> tuple[dict, dict[str, Any]]:
             errors[key] = M("not a number or an array of numbers ({type}: {why})",
                             type=type(grad).__name__, why=why)
             continue
-        dtypes[key] = str(getattr(grad, "dtype", type(grad).__name__))
         grads[key] = array
-    return {"status": "called", "keys": keys, "errors": errors, "dtypes": dtypes}, grads
+    return {"status": "called", "keys": keys, "errors": errors}, grads
 
 
 def call(req: dict[str, Any]) -> tuple[dict, dict[str, Any]]:
