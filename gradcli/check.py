@@ -98,7 +98,8 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None,
             v = _directional_failure(v, found.failed_directions[0])
         report.params.append(ParamResult(name, _shape(reverse[name]), reverse[name],
                                          found.grads[name], symbolic_grads.get(name), v,
-                                         found.errors[name]))
+                                         found.errors[name],
+                                         kinks=found.kinks.get(name, False)))
     _ledger(spec, values, back, report, paths_cap, symbolic_budget is not None)
     from gradcli import grading
 

@@ -175,6 +175,12 @@ def check(
     full: bool = typer.Option(False, "--full", help="Layer form: force the full "
                                                     "element-by-element numeric check."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds allowed for SymPy per file."),
+    backward: Optional[str] = typer.Option(
+        None, "--backward", metavar="FILE.py:FUNC",
+        help="Check your backward: FUNC(params, inputs) returns a dict of gradients by "
+             "parameter name (run in a child process)."),
+    code_timeout: float = typer.Option(60.0, "--code-timeout",
+                                       help="Seconds allowed for --backward's file."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Check FILE...: forward values, every parameter's gradient three ways, the
@@ -195,6 +201,11 @@ def check(
             loaded = specs.load(path)
             report = checker.run(loaded, rtol=rtol, atol=atol, lr=lr, symbolic_budget=timeout,
                                  full=full, progress=None if as_json else _progress())
+            if backward is not None:
+                from gradcli.usercode import backward as user_backward
+
+                user_backward.attach(report, loaded, backward, timeout=code_timeout,
+                                     rtol=rtol, atol=atol)
             if as_json:
                 from gradcli.render import check_json
 
@@ -204,6 +215,8 @@ def check(
 
                 render.check_report(report, fmt.value, show_paths=paths,
                                     show_recurrence=recurrence)
+                if backward is not None:
+                    user_backward.show(report, fmt.value)
             code = 0 if report.ok else 1
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
             code = _fail(exc)

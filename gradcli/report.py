@@ -178,6 +178,9 @@ class ParamResult:
     numeric_error: Any = 0.0
     chain: list[LedgerPath] = field(default_factory=list)  # ledger paths (scalar graphs)
     paths_total: int = 0  # number of paths from the loss (ledger may cap the list)
+    #: True where a relu/abs kink was crossed (a bool, or a mask like the gradient)
+    kinks: Any = field(default=False, repr=False)
+    user: UserGradient | None = None  # `check --backward`: the user's gradient, compared
 
     @property
     def ok(self) -> bool:
@@ -210,7 +213,51 @@ class ParamResult:
                 "rel_error": _plain(v.rel_error), "ok": v.ok, "band": v.band,
                 "cause": v.cause, "attribution": _plain(v.attribution), "note": _plain(v.note),
                 "kink": self.kink, "worst_index": _plain(v.worst_index),
-                "chain": [p.to_json() for p in self.chain], "paths": self.paths_total}
+                "chain": [p.to_json() for p in self.chain], "paths": self.paths_total,
+                **({"user": self.user.to_json()} if self.user is not None else {})}
+
+
+@dataclass
+class UserGradient:
+    """`check --backward`: one gradient the user's code returned, against the reference."""
+
+    value: Any  # what the user's function returned (None: missing, or not a number)
+    ok: bool
+    bad: int | None = None  # entries beyond tolerance (None: nothing to compare)
+    count: int = 1
+    worst_index: tuple[int, ...] | None = None
+    expected: float | None = None  # the reference at the worst entry
+    actual: float | None = None  # the user's value there
+    diagnosis: Any = None  # Msg
+    error: Any = None  # Msg: "mybackprop.py:12: ValueError: ..." (the call raised)
+    note: Any = None  # Msg: e.g. right except at kinks, where either subgradient passes
+
+    def to_json(self) -> dict[str, Any]:
+        out = {"value": _plain(self.value), "ok": self.ok, "bad": self.bad,
+               "count": self.count, "worst_index": _plain(self.worst_index),
+               "expected": _plain(self.expected), "actual": _plain(self.actual),
+               "diagnosis": _plain(self.diagnosis)}
+        for key in ("error", "note"):
+            if getattr(self, key) is not None:
+                out[key] = _plain(getattr(self, key))
+        return out
+
+
+@dataclass
+class BackwardResult:
+    """`check --backward FILE.py:FUNC`: what the call gave beyond the per-parameter items."""
+
+    target: str  # FILE.py:FUNC as given
+    ok: bool = True
+    error: Any = None  # Msg: the call raised or returned no dict (every item failed)
+    extra: list[Any] = field(default_factory=list)  # (key, Msg): keys that are no parameter
+    printed_lines: int = 0  # lines the user's code printed (captured, not shown)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"target": self.target, "ok": self.ok, "error": _plain(self.error),
+                "extra": [{"name": name, "ok": False, "diagnosis": _plain(why)}
+                          for name, why in self.extra],
+                "printed_lines": self.printed_lines}
 
 
 @dataclass
@@ -309,6 +356,7 @@ class CheckReport:
     flow_warnings: list[Any] = field(default_factory=list)  # Msg: vanishing / exploding
     timings: dict[str, float] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # name -> text, "__loss__"
+    backward: BackwardResult | None = None  # `check --backward`
 
     @property
     def flow_lines(self) -> list[str]:
@@ -326,6 +374,8 @@ class CheckReport:
             "symbolic": _plain(self.symbolic_note),
             "recurrence": [r.to_json() for r in self.recurrence],
             "notes": [_plain(n) for n in self.notes], "mode": self.mode}
+        if self.backward is not None:
+            out["backward"] = self.backward.to_json()
         if self.update:
             out.update(lr=self.lr, update=[u.to_json() for u in self.update],
                        loss_after=_plain(self.loss_after))

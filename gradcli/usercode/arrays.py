@@ -22,7 +22,7 @@ first) and blocks of at most 16 entries are checked entry by entry, which
 finds the worst entries in about 2 log2(n/16) probes each.
 
 Kinks: an entry whose second differences at h and h/2 do not scale like h**2
-(S(h) != 4 S(h/2)) crosses a non-smooth point; it is excused (a kink) when the
+(second(h) != 4 * second(h/2)) crosses a non-smooth point; it is excused (a kink) when the
 user's value equals the left or the right one-sided slope there.
 
 Every decision is `verdict.compare`; the diagnosis comes from `gradcli.mistakes`.
