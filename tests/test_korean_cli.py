@@ -228,9 +228,25 @@ def test_check_output_is_all_korean(spec, vocab):
 
 def test_check_code_output_is_all_korean(vocab):
     code, out, err = run("check-code", *map(rel, EXAMPLES))
-    assert code == 1 and "찾은 것: " in out and "진단: " in out
+    assert code == 2 and "찾은 것: " in out and "진단: " in out  # 2: the --backward files
     names = set().union(*(code_names(p) for p in EXAMPLES))
     assert english_lines(out + err, names, vocab) == []
+
+
+@pytest.mark.parametrize("spec, code_file", [
+    ("xor_relu_softmax.yaml", "backward_xor_bug_relu.py"),
+    ("xor_relu_softmax.yaml", "backward_xor_bug_missing_key.py"),
+    ("sigmoid_121.yaml", "backward_121_bug_raise.py"),
+])
+def test_check_backward_report_is_korean(spec, code_file, vocab):
+    """The part `--backward` adds (its own table and diagnoses); the rest of the
+    check report is render.py's (see RENDER_PENDING)."""
+    code, out, err = run("check", rel(ROOT / "specs" / spec), "--timeout", "0", "--backward",
+                         f"{rel(ROOT / 'examples' / code_file)}:backward")
+    assert code == 1
+    part = out[out.index("직접 작성한 역전파"):]
+    names = spec_names(ROOT / "specs" / spec) | code_names(ROOT / "examples" / code_file)
+    assert english_lines(part + err, names, vocab) == []
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
@@ -350,6 +366,14 @@ def test_check_json_is_identical_in_both_languages_for_every_spec():
 def test_check_json_with_symbolic_work_is_identical(spec):
     en, ko = _json_both("check", rel(ROOT / "specs" / spec), "--timeout", "60")
     assert json.loads(en)["file"].endswith(spec) and en == ko
+
+
+@pytest.mark.parametrize("code_file", ["backward_xor.py", "backward_xor_bug_transposed.py",
+                                       "backward_xor_bug_missing_key.py"])
+def test_check_backward_json_is_identical(code_file):
+    en, ko = _json_both("check", rel(ROOT / "specs" / "xor_relu_softmax.yaml"), "--timeout",
+                        "0", "--backward", f"{rel(ROOT / 'examples' / code_file)}:backward")
+    assert '"user": ' in en and en == ko
 
 
 def test_check_json_of_unusable_files_is_identical(tmp_path):
