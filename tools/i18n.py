@@ -398,7 +398,8 @@ def audit_file(path: Path) -> list[str]:
 def run_extract() -> list[Entry]:
     entries, flagged = extract()
     for f in flagged:
-        print(f"flagged (not a literal, cannot be translated): {f}", file=sys.stderr)
+        print(f"not a literal (its values must be marked with N_ or NP_ where defined): {f}",
+              file=sys.stderr)
     write_po(POT, HEADER, entries, pot=True)
     print(f"{POT.relative_to(ROOT)}: {len(entries)} messages")
     return entries
