@@ -86,6 +86,16 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
     return out
 
 
+def _edge_texts(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]) -> dict:
+    """edge_expressions, shared by same-shaped files within a batch (structure_cache)."""
+    from gradcli import structure_cache
+
+    cache = structure_cache.active()
+    if cache is None or sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
+        return edge_expressions(spec, ids, uses)
+    return cache.edge_texts(spec, ids, uses, lambda: edge_expressions(spec, ids, uses))
+
+
 def count_paths(root: str, uses: dict[str, list[str]]) -> dict[str, int]:
     """Number of paths root -> each name (exact: Python integers do not overflow)."""
     order = _topological(root, uses)
@@ -137,7 +147,7 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
     root, ids, uses = graph_names(spec)
     scalar = all(_scalar(values[i]) for i in ids.values())
     numbers = edge_values(spec, values, ids, uses) if scalar else {}
-    texts = edge_expressions(spec, ids, uses) if scalar and symbolic else {}
+    texts = _edge_texts(spec, ids, uses) if scalar and symbolic else {}
     # the check's own backward pass: every value that depends on a parameter
     # has its adjoint (inputs, which do not, are left out of the recurrence)
     adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
