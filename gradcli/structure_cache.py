@@ -80,12 +80,15 @@ class Stats:
     reused: int = 0  # files that reused a structure's program
     alone: int = 0  # files differentiated on their own
     edge_texts: int = 0  # ledger text derivations
+    graphs: int = 0  # graph-form expressions parsed
+    graphs_reused: int = 0  # files whose expressions were parsed already
 
 
 class StructureCache:
     def __init__(self) -> None:
         self._entries: OrderedDict[tuple, Entry] = OrderedDict()
         self._texts: OrderedDict[tuple, dict] = OrderedDict()
+        self._graphs: OrderedDict[tuple, GraphTemplate] = OrderedDict()
         self.stats = Stats()
 
     # ------------------------------------------------------------ gradients
@@ -131,6 +134,100 @@ class StructureCache:
         return texts
 
 
+def shared_nodes(spec, loaded, build: Callable[[Any, Any], None]) -> None:
+    """The graph form's `nodes` and `loss` parsed into the spec's graph, once per
+    structure: a file whose expressions, inputs and params are named and written
+    as in an earlier file gets a copy of what parsing built then.
+
+    Parsing reads only the names defined so far and the expression texts (the
+    key); errors are never remembered, so a file that fails fails as before.
+    Nodes are shared between the files' graphs: nothing changes a node after
+    parsing.
+    """
+    cache = _active
+    key = _nodes_key(spec, loaded) if cache is not None else None
+    if key is None:
+        build(spec, loaded)
+        return
+    template = cache._graphs.get(key)
+    if template is not None:
+        template.apply(spec)
+        cache.stats.graphs_reused += 1
+        return
+    build(spec, loaded)
+    cache.stats.graphs += 1
+    _remember(cache._graphs, key, GraphTemplate.of(spec))
+
+
+def _nodes_key(spec, loaded) -> tuple | None:
+    """What parsing the expressions depends on (None: an odd file, parse it)."""
+    data = loaded.data
+    nodes = data.get("nodes")
+    loss = data.get("loss")
+    if nodes is not None and not isinstance(nodes, dict):
+        return None
+    written = []
+    for raw in [*(nodes or {}).items(), ("", loss)]:
+        name, value = raw
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) \
+                or not isinstance(name, str):
+            return None
+        written.append((name, type(value).__name__, str(value)))
+    return tuple(spec.named.items()), len(spec.graph), tuple(written)
+
+
+@dataclass
+class GraphTemplate:
+    """What parsing a graph form's expressions added to a spec (see shared_nodes)."""
+
+    nodes: list
+    variables: dict
+    labels: dict
+    named: dict
+    node_names: list
+    node_text: dict
+    uses: dict
+    loss: int
+    loss_name: str
+    loss_text: str
+    starts: list
+    pieces: list
+    #: what later steps derive from the graph alone (numeric's replay plans, the
+    #: ledger's paths), shared by every file of the structure; see `memo`
+    memo: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, spec) -> "GraphTemplate":
+        g, where = spec.graph, spec.locations
+        template = cls(list(g.nodes), dict(g.variables), dict(g.labels), dict(spec.named),
+                       list(spec.node_names), dict(spec.node_text),
+                       {k: list(v) for k, v in spec.uses.items()}, spec.loss, spec.loss_name,
+                       spec.loss_text, list(where._starts), list(where._pieces))
+        g.structure_memo = template.memo
+        return template
+
+    def apply(self, spec) -> None:
+        g, where = spec.graph, spec.locations
+        g.nodes[:] = self.nodes
+        g.variables.update(self.variables)
+        g.labels.update(self.labels)
+        spec.named.update(self.named)
+        spec.node_names[:] = self.node_names
+        spec.node_text.update(self.node_text)
+        spec.uses.update({k: list(v) for k, v in self.uses.items()})
+        spec.loss, spec.loss_name, spec.loss_text = self.loss, self.loss_name, self.loss_text
+        where._starts[:] = self.starts
+        where._pieces[:] = self.pieces
+        g.structure_memo = self.memo
+
+
+def memo(graph) -> dict | None:
+    """A dict shared by every graph of the same structure in this call (None when the
+    graph was not built through `shared_nodes`): for things derived from the
+    nodes alone, keyed by what else they depend on (node ids)."""
+    return getattr(graph, "structure_memo", None)
+
+
 def _remember(table: OrderedDict, key: tuple, value: Any) -> None:
     table[key] = value
     if len(table) > MAX_ENTRIES:
@@ -157,7 +254,14 @@ def graph_key(graph, upto: int) -> tuple:
 def spec_key(spec) -> tuple:
     """Equal for files that differ only in the values of inputs and parameters."""
     leaves = list(spec.inputs.items()) + list(spec.params.items())
-    return (graph_key(spec.graph, spec.loss), spec.loss, tuple(spec.inputs.items()),
+    shared = memo(spec.graph)  # a graph parsed through shared_nodes: its key is known
+    if shared is None:
+        nodes = graph_key(spec.graph, spec.loss)
+    else:
+        nodes = shared.get(("graph-key", spec.loss))
+        if nodes is None:
+            nodes = shared[("graph-key", spec.loss)] = graph_key(spec.graph, spec.loss)
+    return (nodes, spec.loss, tuple(spec.inputs.items()),
             tuple(spec.params.items()),
             tuple(_shape(spec.bindings[nid]) for _, nid in leaves))
 

@@ -20,7 +20,6 @@ where float64 cannot promise that, SymPy decides, at its usual cost.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 #: an answer must be within this relative distance of SymPy's 30-digit value
@@ -39,25 +38,35 @@ class NotCompilable(Exception):
     """The expression uses something this evaluator does not know: ask SymPy."""
 
 
-@dataclass
 class Program:
     """Instructions over slots; slot k holds the value of instruction k."""
 
-    code: list[tuple]
-    outputs: list[int]  # the slot of each compiled expression, in order
+    def __init__(self, code: list[tuple], outputs: list[int]):
+        self.code = code
+        self.outputs = outputs  # the slot of each compiled expression, in order
+        # Leaves are placed before the run; only operations are stepped through.
+        self._base = [ins[1] if ins[0] == NUM else 0.0 for ins in code]
+        self._base_errs = [ins[2] if ins[0] == NUM else 0.0 for ins in code]
+        self._symbols = [(k, ins[1]) for k, ins in enumerate(code) if ins[0] == SYM]
+        self._ops = [(k, ins) for k, ins in enumerate(code) if ins[0] not in (SYM, NUM)]
 
     def run(self, point: Sequence[float]) -> list[float | None]:
         """Each output's value at `point` (floats in the order of the compiled
         symbols), or None where float64 cannot give SymPy's answer."""
-        vals: list[float] = []
-        errs: list[float] = []
-        for ins in self.code:
-            try:
-                v, e = _step(ins, vals, errs, point)
-            except (ArithmeticError, ValueError):  # overflow, log(-1), 0**-1, ...
-                v, e = math.nan, _INF
-            vals.append(v)
-            errs.append(e)
+        vals, errs = list(self._base), list(self._base_errs)
+        for k, i in self._symbols:
+            v = point[i]
+            vals[k] = v
+            errs[k] = 0.5 * _U * abs(v)  # the binary float vs its shortest decimal repr
+        try:  # one guard for the whole run; an exception reruns with one per step
+            for k, ins in self._ops:
+                vals[k], errs[k] = _step(ins, vals, errs)
+        except (ArithmeticError, ValueError):
+            for k, ins in self._ops:
+                try:
+                    vals[k], errs[k] = _step(ins, vals, errs)
+                except (ArithmeticError, ValueError):  # overflow, log(-1), 0**-1, ...
+                    vals[k], errs[k] = math.nan, _INF
         out: list[float | None] = []
         for k in self.outputs:
             v, e = vals[k], errs[k]
@@ -152,21 +161,15 @@ def compile_exprs(exprs: Sequence[Any], symbols: Sequence[Any]) -> Program:
 
 
 # ------------------------------------------------------------- evaluation ---
-def _step(ins: tuple, vals: list[float], errs: list[float],
-          point: Sequence[float]) -> tuple[float, float]:
-    """The value of one instruction and the bound on its error."""
+def _step(ins: tuple, vals: list[float], errs: list[float]) -> tuple[float, float]:
+    """The value of one operation and the bound on its error."""
     op = ins[0]
     if op == MUL:
         return _mul(ins[1], vals, errs)
     if op == ADD:
         terms = [vals[k] for k in ins[1]]
         v = math.fsum(terms)  # correctly rounded: cancellation costs only the inputs' errors
-        return v, sum(errs[k] for k in ins[1]) + _U * abs(v)
-    if op == SYM:
-        v = point[ins[1]]
-        return v, 0.5 * _U * abs(v)  # the binary float vs its shortest decimal repr
-    if op == NUM:
-        return ins[1], ins[2]
+        return v, sum([errs[k] for k in ins[1]]) + _U * abs(v)
     if op == POWC:
         return _powc(vals[ins[1]], errs[ins[1]], ins[2], ins[3])
     if op == FN:
@@ -189,26 +192,37 @@ def _step(ins: tuple, vals: list[float], errs: list[float],
 
 
 def _mul(args: tuple, vals: list[float], errs: list[float]) -> tuple[float, float]:
+    if len(args) == 2:  # the common case, written out
+        a, b = args
+        va, vb, ea, eb = vals[a], vals[b], errs[a], errs[b]
+        v = va * vb
+        if v == 0.0 and ((va == 0.0 and ea == 0.0) or (vb == 0.0 and eb == 0.0)) \
+                and _finite(va, ea) and _finite(vb, eb):
+            return 0.0, 0.0
+        return v, ea * abs(vb) + eb * abs(va) + _U * abs(v)
     v = 1.0
     for k in args:
         v *= vals[k]
-    if v == 0.0:
-        exact_zero = any(vals[k] == 0.0 and errs[k] == 0.0 for k in args)
-        # 0 times finite values is exactly 0 (a pole within the error is not finite)
-        if exact_zero and all(math.isfinite(vals[k]) and math.isfinite(errs[k])
-                              for k in args):
-            return 0.0, 0.0
-    # first order: sum over factors of (its error) * (product of the others)
+    if v == 0.0 and any(vals[k] == 0.0 and errs[k] == 0.0 for k in args) \
+            and all(_finite(vals[k], errs[k]) for k in args):
+        return 0.0, 0.0  # 0 times finite values is exactly 0
+    # first order: each factor's error times the product of the others
+    # (prefix and suffix products: linear in the number of factors)
     sizes = [abs(vals[k]) for k in args]
-    e = 0.0
+    after = [1.0] * (len(sizes) + 1)
+    for i in range(len(sizes) - 1, -1, -1):
+        after[i] = after[i + 1] * sizes[i]
+    e, before = 0.0, 1.0
     for i, k in enumerate(args):
         if errs[k]:
-            others = 1.0
-            for j, size in enumerate(sizes):
-                if j != i:
-                    others *= size
-            e += errs[k] * others
+            e += errs[k] * before * after[i + 1]
+        before *= sizes[i]
     return v, e + _U * (len(args) - 1) * abs(v)
+
+
+def _finite(v: float, e: float) -> bool:
+    """A finite value with a finite error (a pole within the error is not finite)."""
+    return math.isfinite(v) and math.isfinite(e)
 
 
 def _powc(b: float, eb: float, c: float, integer: bool) -> tuple[float, float]:
