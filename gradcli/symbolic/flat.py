@@ -309,6 +309,6 @@ _FUNCTIONS = {
     "exp": _fn_exp, "log": _fn_log, "sin": _fn_sin_cos(math.sin),
     "cos": _fn_sin_cos(math.cos), "tan": _fn_tan, "tanh": _fn_tanh,
     "sigmoid": _fn_sigmoid, "softplus": _fn_softplus,
-    "relu": lambda a, e: (max(a, 0.0) + 0.0, e),
+    "relu": lambda a, e: (0.0, 0.0) if a < -e else (max(a, 0.0) + 0.0, e),
     "abs": lambda a, e: (abs(a), e),
 }
