@@ -71,8 +71,13 @@ def _cell(summary: Summary, row: Row, key: str) -> str:
 
 
 def _error_shown(row: Row) -> str:
-    """The error as the reader's language shows it (the row keeps it in English)."""
-    return row.error_shown or row.error or ""
+    """The error as the reader's language shows it (the row keeps it in English),
+    without the `error: FILE:` the row already says (`7:8: unknown name ...`)."""
+    line = row.error_shown or row.error or ""
+    for prefix in (f"error: {row.file}: ", f"error: {row.file}:"):
+        if line.startswith(prefix):
+            return line[len(prefix):]
+    return line
 
 
 def _table_keys(summary: Summary) -> list[str]:
@@ -90,8 +95,11 @@ def print_text(summary: Summary, console) -> None:
     from rich.table import Table
 
     table = Table(title=_("Summary"), box=box.SIMPLE_HEAD, title_justify="left")
+    longest = max((len(row.file) for row in summary.rows), default=4)
     for key in _table_keys(summary):
-        table.add_column(_(HEADINGS[key]), overflow="fold",
+        # file names stay whole where they can; the error column takes what is left
+        table.add_column(_(HEADINGS[key]), overflow="fold", no_wrap=key != "error",
+                         min_width=min(longest, 48) if key == "file" else None,
                          justify="right" if key in ("right", "wrong", "passed", "failed")
                          else "left")
     for row in summary.rows:
