@@ -36,9 +36,11 @@ def start_method() -> str:
     return "spawn"
 
 
-def _worker(conn, task: Callable[[str, Any], Outcome], settings: Any) -> None:
+def _worker(conn, task: Callable[[str, Any], Outcome], settings: Any, language: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from gradcli import structure_cache
+    from gradcli import i18n, structure_cache
+
+    i18n.set_language(language)  # a spawned worker does not inherit --lang
 
     with structure_cache.scope():
         while True:
@@ -64,8 +66,10 @@ class _Worker:
         sys.stdout.flush()
         sys.stderr.flush()
         self.conn, child = context.Pipe(duplex=True)
-        self.process = context.Process(target=_worker, args=(child, task, settings),
-                                       daemon=True)
+        from gradcli.i18n import language
+
+        self.process = context.Process(target=_worker, daemon=True,
+                                       args=(child, task, settings, language()))
         self.process.start()
         child.close()
         self.held: deque[int] = deque()  # indices sent and not yet answered, in order
