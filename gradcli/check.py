@@ -173,11 +173,28 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, Msg | None]:
                      count=elements, limit=SYMBOLIC_MAX_ELEMENTS)
     if budget <= 0:
         return {}, M("skipped: the time budget is 0 s (--timeout)")
+    from gradcli import structure_cache
+
+    cache = structure_cache.active()  # a batch: same-shaped files share the SymPy work
+    if cache is not None:
+        return cache.gradients(spec, budget)
+    return symbolic_now(spec, budget)
+
+
+def symbolic_now(spec: Spec, budget: float) -> tuple[dict, Msg | None]:
+    """The SymPy gradients of this file alone (its inputs as numbers), within `budget`."""
+    from gradcli import symbolic
+
+    return symbolic_guarded(budget, lambda: _symbolic_gradients(spec, symbolic))
+
+
+def symbolic_guarded(budget: float, work) -> tuple[Any, Msg | None]:
+    """`work()` under the SymPy time limit; when it runs out, the reason it was skipped."""
     from gradcli import symbolic
 
     try:
         with symbolic.time_limit(budget):
-            return _symbolic_gradients(spec, symbolic), None
+            return work(), None
     except symbolic.SymbolicTooDeep as exc:
         return {}, M("skipped: {reason}", reason=exc.reason)
     except symbolic.SymbolicTimeout:

@@ -151,6 +151,19 @@ def _refuse_extra(args: list[str], ctx) -> None:
 _OPTION = re.compile(r"--[A-Za-z][\w-]*(=.*)?")
 
 
+# Options for graders, shared by `check` and `check-code` (declared once).
+_JOBS = typer.Option(1, "--jobs", metavar="N", help=_(
+    "Check the files in N worker processes (output still in the order given)."))
+_UNORDERED = typer.Option(False, "--unordered", help=_(
+    "With --jobs: print each file as soon as it is checked."))
+_SUMMARY = typer.Option(False, "--summary", help=_(
+    "End with a summary table: one row per file, then the totals."))
+_SUMMARY_ONLY = typer.Option(False, "--summary-only", help=_(
+    "Print only the summary table (error lines still go to stderr)."))
+_SUMMARY_CSV = typer.Option(None, "--summary-csv", metavar="PATH", help=_(
+    "Also write the summary as CSV to PATH (atomically), for a gradebook."))
+
+
 class _FileArgsCommand(typer.core.TyperCommand):
     """Usage `gradcli check [OPTIONS] FILE...` (typer writes a required list `{FILE...}`)."""
 
@@ -181,6 +194,11 @@ def check(
              "parameter name (run in a child process)."),
     code_timeout: float = typer.Option(60.0, "--code-timeout",
                                        help="Seconds allowed for --backward's file."),
+    jobs: int = _JOBS,
+    unordered: bool = _UNORDERED,
+    summary: bool = _SUMMARY,
+    summary_only: bool = _SUMMARY_ONLY,
+    summary_csv: Optional[str] = _SUMMARY_CSV,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Check FILE...: forward values, every parameter's gradient three ways, the
@@ -193,50 +211,32 @@ def check(
         _check_tolerances(rtol, atol, timeout)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
-    worst = 0
-    for path in files:
-        try:
-            from gradcli import check as checker, spec as specs
+    try:
+        from gradcli.batch import BatchSettings, CheckSettings, run_check
 
-            loaded = specs.load(path)
-            report = checker.run(loaded, rtol=rtol, atol=atol, lr=lr, symbolic_budget=timeout,
-                                 full=full, progress=None if as_json else _progress())
-            if backward is not None:
+        def show(report) -> None:
+            from gradcli import render
+
+            render.check_report(report, fmt.value, show_paths=paths,
+                                show_recurrence=recurrence)
+            if report.backward is not None:
                 from gradcli.usercode import backward as user_backward
 
-                user_backward.attach(report, loaded, backward, timeout=code_timeout,
-                                     rtol=rtol, atol=atol)
-            if as_json:
-                from gradcli.render import check_json
+                user_backward.show(report, fmt.value)
 
-                _emit_json(check_json(report))
-            else:
-                from gradcli import render
-
-                render.check_report(report, fmt.value, show_paths=paths,
-                                    show_recurrence=recurrence)
-                if backward is not None:
-                    user_backward.show(report, fmt.value)
-            code = 0 if report.ok else 1
-        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
-            code = _fail(exc)
-        worst = max(worst, code)
-    raise typer.Exit(worst)
+        code = run_check(files, CheckSettings(rtol, atol, lr, timeout, full, debug=debug,
+                                              backward=backward, code_timeout=code_timeout),
+                         BatchSettings(jobs, not unordered, summary, summary_only, summary_csv,
+                                       as_json, fmt.value), show)
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        code = _fail(exc)
+    raise typer.Exit(code)
 
 
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
     for name, value in (("--rtol", rtol), ("--atol", atol), ("--timeout", timeout)):
         if not value >= 0 or value == float("inf"):
             raise GradcliError(M("must be a finite number >= 0, got {value}", value=value), name)
-
-
-def _progress():
-    """A progress callback drawing on stderr (only when stderr is a terminal)."""
-    if not sys.stderr.isatty():
-        return None
-    from gradcli.render import progress_callback
-
-    return progress_callback()
 
 
 def _version(value: bool) -> None:
@@ -374,6 +374,13 @@ def check_code(
     seed: int = typer.Option(0, "--seed", help="Seed of the random inputs and directions."),
     max_memory: str = typer.Option("2G", "--max-memory", help="Memory budget per file "
                                                               "(K, M, G suffixes)."),
+    jobs: int = _JOBS,
+    unordered: bool = _UNORDERED,
+    summary: bool = _SUMMARY,
+    summary_only: bool = _SUMMARY_ONLY,
+    summary_csv: Optional[str] = _SUMMARY_CSV,
+    fmt: Format = typer.Option(Format.text, "--format",
+                               help=_("The summary table: text or markdown.")),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Check the backward code in FILE.py...: Value classes, layer and loss classes,
@@ -386,7 +393,11 @@ def check_code(
 
         opts = command.options(make or [], inputs or [], only or [], rtol, atol, timeout, seed,
                                max_memory)
-        code = command.run(files, opts, as_json)
+        from gradcli.batch import BatchSettings, run_check_code
+
+        code = run_check_code(files, opts, BatchSettings(jobs, not unordered, summary,
+                                                         summary_only, summary_csv, as_json,
+                                                         fmt.value))
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         code = _fail(exc)
     raise typer.Exit(code)

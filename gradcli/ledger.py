@@ -86,6 +86,16 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
     return out
 
 
+def _edge_texts(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]) -> dict:
+    """edge_expressions, shared by same-shaped files within a batch (structure_cache)."""
+    from gradcli import structure_cache
+
+    cache = structure_cache.active()
+    if cache is None or sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
+        return edge_expressions(spec, ids, uses)
+    return cache.edge_texts(spec, ids, uses, lambda: edge_expressions(spec, ids, uses))
+
+
 def count_paths(root: str, uses: dict[str, list[str]]) -> dict[str, int]:
     """Number of paths root -> each name (exact: Python integers do not overflow)."""
     order = _topological(root, uses)
@@ -137,17 +147,18 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
     root, ids, uses = graph_names(spec)
     scalar = all(_scalar(values[i]) for i in ids.values())
     numbers = edge_values(spec, values, ids, uses) if scalar else {}
-    texts = edge_expressions(spec, ids, uses) if scalar and symbolic else {}
+    texts = _edge_texts(spec, ids, uses) if scalar and symbolic else {}
     # the check's own backward pass: every value that depends on a parameter
     # has its adjoint (inputs, which do not, are left out of the recurrence)
     adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
-    counts = count_paths(root, uses)
+    shape = _Shape(spec.graph, root)
+    counts = shape.get(("counts",), lambda: count_paths(root, uses))
     for p in report.params:
         total = counts.get(p.name, 0)
         p.paths_total = total
         if not scalar or total > paths_cap:
             continue
-        for path in paths(root, p.name, uses):
+        for path in shape.get(("paths", p.name), lambda: paths(root, p.name, uses)):
             factors, product = [], 1.0
             for consumer, producer in zip(path, path[1:]):
                 value = numbers.get((consumer, producer), 0.0)
@@ -156,23 +167,48 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
                                             texts.get((consumer, producer)), value))
             p.chain.append(LedgerPath(path, factors, product))
     inputs = set(spec.inputs)
-    report.recurrence = [row for row in _recurrence(root, uses, adjoint, numbers, texts)
+    order = shape.get(("order",), lambda: _consumers_in_order(root, uses))
+    report.recurrence = [row for row in _recurrence(root, order, adjoint, numbers, texts)
                          if row.node not in inputs]
     report.ledger_root = root
 
 
-def _recurrence(root: str, uses: dict[str, list[str]], adjoint: dict[str, Any],
-                numbers: dict, texts: dict) -> list[RecurrenceRow]:
+class _Shape:
+    """What the ledger derives from names alone: computed once per structure
+    within a batch (`structure_cache.memo`), else every time."""
+
+    def __init__(self, graph, root: str):
+        from gradcli.structure_cache import memo
+
+        self.memo = memo(graph)
+        self.root = root
+
+    def get(self, key: tuple, compute):
+        if self.memo is None:
+            return compute()
+        key = ("ledger", self.root) + key
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+
+def _consumers_in_order(root: str, uses: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """Each name reachable from root (consumers first) with the names that use it."""
     consumers: dict[str, list[str]] = {}
     for c, producers in uses.items():
         for p in producers:
             consumers.setdefault(p, []).append(c)
+    return [(name, consumers.get(name, [])) for name in _topological(root, uses)]
+
+
+def _recurrence(root: str, order: list[tuple[str, list[str]]], adjoint: dict[str, Any],
+                numbers: dict, texts: dict) -> list[RecurrenceRow]:
     rows = []
-    for name in _topological(root, uses):
+    for name, consumers in order:
         if name == root:
             continue
         terms = [RecurrenceTerm(c, adjoint.get(c), numbers.get((c, name)), texts.get((c, name)))
-                 for c in consumers.get(name, []) if adjoint.get(c) is not None]
+                 for c in consumers if adjoint.get(c) is not None]
         rows.append(RecurrenceRow(name, adjoint.get(name), terms))
     return rows
 

@@ -161,10 +161,18 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
               else min(_size(values[nid]), max(1, _size(values[nid]) * max_entries // total))
               for name, nid in params.items()}
     counter = _Counter(progress, sum(counts.values()))
+    from gradcli.structure_cache import memo
+
+    plans = memo(graph)  # same-shaped files in a batch share the replay plans
     for name, nid in params.items():
-        flags = graph.depends_on({nid}, loss)
-        dependents = [i for i in range(loss + 1) if flags[i] and i != nid]
-        replay = engine.replayer(graph, dependents, loss)
+        plan = plans.get(("replay", nid, loss)) if plans is not None else None
+        if plan is None:
+            flags = graph.depends_on({nid}, loss)
+            dependents = [i for i in range(loss + 1) if flags[i] and i != nid]
+            plan = dependents, engine.replayer(graph, dependents, loss)
+            if plans is not None:
+                plans[("replay", nid, loss)] = plan
+        dependents, replay = plan
         watch = KinkWatch(graph, values, dependents)
 
         def loss_at(v: Value, nid: int = nid, replay=replay, watch=watch) -> float:

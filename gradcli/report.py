@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradcli.i18n import english
+from gradcli.i18n import Msg, english
 
 
 @dataclass
@@ -78,8 +78,6 @@ def _explanation_json(explanation: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------- check ---
 def _plain(value: Any) -> Any:
     """JSON-ready: arrays -> nested lists, NaN and infinity -> None, messages -> English."""
-    from gradcli.i18n import Msg, english
-
     if value is None or isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):

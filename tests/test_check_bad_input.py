@@ -34,16 +34,23 @@ def refused(path: Path | str, *more: str) -> str:
     """Run check --json on a bad file; assert the contract; return the error line."""
     result = cli(path, "--json", *more)
     assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stdout == ""
     assert "Traceback" not in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = error_lines(result.stderr)
     assert len(lines) == 1, result.stderr
+    # --json: one complete line for the file, so a grader's table never drops it
+    assert error_json(result.stdout) == [{"file": str(path), "ok": False, "exit": 2,
+                                          "error": lines[0]}]
     # the text mode refuses it the same way
     text = cli(path, *more)
     assert text.exit_code == 2 and text.stdout == ""
     assert error_lines(text.stderr) == lines
     return lines[0]
+
+
+def error_json(stdout: str) -> list[dict]:
+    """The JSON lines of a --json run (an unusable file's is {file, ok, exit, error})."""
+    return [json.loads(line) for line in stdout.splitlines()]
 
 
 def located(line: str, path: Path, row: int | None = None, col: int | None = None) -> None:
@@ -96,8 +103,10 @@ def test_python_tag_never_runs(tmp_path):
     # and in a separate process, as a user runs it
     proc = subprocess.run([sys.executable, "-m", "gradcli", "check", str(path), "--json"],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.returncode == 2
     assert len(error_lines(proc.stderr)) == 1 and "Traceback" not in proc.stderr
+    assert error_json(proc.stdout) == [{"file": str(path), "ok": False, "exit": 2,
+                                        "error": error_lines(proc.stderr)[0]}]
     assert not marker.exists()
 
 
@@ -339,8 +348,10 @@ loss: mse
     result = cli(path, "--json")
     elapsed = time.monotonic() - start
     assert elapsed < 3
-    assert result.exit_code == 2 and result.stdout == ""
+    assert result.exit_code == 2
     [line] = error_lines(result.stderr)
+    assert error_json(result.stdout) == [{"file": str(path), "ok": False, "exit": 2,
+                                          "error": line}]
     located(line, path, row=5)
     assert "network too large" in line and "100,000,000" in line
 
@@ -364,10 +375,11 @@ def test_several_files_worst_exit_code(tmp_path):
     result = cli(good, broken, wrong, "--json")
     assert result.exit_code == 2
     reports = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["file"] for r in reports] == [str(good), str(wrong)]
-    assert [r["ok"] for r in reports] == [True, False]
+    assert [r["file"] for r in reports] == [str(good), str(broken), str(wrong)]
+    assert [r["ok"] for r in reports] == [True, False, False]
     [line] = error_lines(result.stderr)
     assert line.startswith(f"error: {broken}:")
+    assert reports[1] == {"file": str(broken), "ok": False, "exit": 2, "error": line}
     assert "Traceback" not in result.stderr
 
     result = cli(good, wrong, "--json")
@@ -380,8 +392,9 @@ def test_several_files_worst_exit_code(tmp_path):
     assert len(result.stdout.splitlines()) == 2
 
     result = cli(broken, tmp_path / "missing.yaml", "--json")
-    assert result.exit_code == 2 and result.stdout == ""
+    assert result.exit_code == 2
     assert len(error_lines(result.stderr)) == 2
+    assert [r["error"] for r in error_json(result.stdout)] == error_lines(result.stderr)
 
     # text mode: the good and wrong files are printed, the broken one is an error line
     result = cli(wrong, broken, good)
@@ -396,6 +409,8 @@ def test_subprocess_streams_are_separate(tmp_path):
                            str(SPECS / "add_mul.yaml"), "--json"],
                           capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert proc.returncode == 2
-    [line] = proc.stdout.splitlines()
-    assert json.loads(line)["file"] == str(SPECS / "add_mul.yaml")
+    unusable, good = error_json(proc.stdout)
+    assert good["file"] == str(SPECS / "add_mul.yaml") and good["ok"] is True
     assert proc.stderr.splitlines() == [f"error: {path}:4:6: cycle: a -> b -> a"]
+    assert unusable == {"file": str(path), "ok": False, "exit": 2,
+                        "error": f"error: {path}:4:6: cycle: a -> b -> a"}

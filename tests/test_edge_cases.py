@@ -127,9 +127,13 @@ def test_scalar_answers_for_one_example_layer_nets(tmp_path):
 def test_an_answer_of_the_wrong_size_is_unusable_input(tmp_path):
     text = "inputs: {x: 1}\nparams: {w: [1, 2]}\nloss: sum(w*x)\nexpect:\n  grad.w: [1, 2, 3]\n"
     result = run("check", write(tmp_path, text), "--json")
-    assert result.returncode == 2 and result.stdout == ""
+    assert result.returncode == 2
     assert result.stderr.startswith("error: ") and ":5:11: expected grad.w has shape [3]" \
         in result.stderr
+    # --json: the file still gets its one line, with the same error
+    [line] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert line["ok"] is False and line["exit"] == 2
+    assert line["error"] == result.stderr.splitlines()[0]
 
 
 def test_custom_functions_of_constants_have_values():

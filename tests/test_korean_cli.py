@@ -159,7 +159,7 @@ def test_bare_gradcli_prints_korean_help_and_exit_2(vocab):
      "'--format'의 값이 올바르지 않습니다: 'pdf'은(는) 'text', 'markdown', 'latex' 중 하나가 "
      "아닙니다."),
     (["trian"], "그런 명령이 없습니다: 'trian'. 혹시 'train'을(를) 쓰려고 했나요?"),
-    (["check", "--bogus", "a.yaml"], "그런 옵션이 없습니다: --bogus"),
+    (["check", "--qqqq", "a.yaml"], "그런 옵션이 없습니다: --qqqq"),
     (["train", "x", "--lr"], "옵션 '--lr'에는 값이 필요합니다."),
     (["check"], "인자 'FILE...'이(가) 빠졌습니다."),
     (["derive", "x", "--lr", "0.1"], "그런 옵션이 없습니다: --lr"),

@@ -32,6 +32,15 @@ def build(spec: Spec, loaded: Loaded) -> None:
     if not spec.params:
         raise GradcliError(M("'params' is empty: name at least one parameter to "
                              "differentiate"), loaded.where("params"))
+    from gradcli import structure_cache
+
+    # the expressions are the same in every file of a class: parsed once per call
+    structure_cache.shared_nodes(spec, loaded, _build_nodes)
+
+
+def _build_nodes(spec: Spec, loaded: Loaded) -> None:
+    """Nodes and loss -> graph (after the inputs and params, which hold the values)."""
+    g = spec.graph
     texts = _node_texts(spec, loaded)
     uses = {name: _names_in(text) for name, text in texts.items()}
     for name, text in texts.items():

@@ -124,6 +124,18 @@ class Pending:
         self.result = result
         return result
 
+    def running(self) -> bool:
+        """Is the child still at work (and within its time limit)?"""
+        if self.result is not None or self.proc is None or self.proc.poll() is not None:
+            return False
+        return time.monotonic() - self.started < self.options.timeout
+
+    def cancel(self) -> None:
+        """Stop the child (Ctrl-C, or the batch ended early) and remove its files."""
+        if self.result is None and self.proc is not None:
+            _kill(self.proc)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
 
 def run_file(path: str, options: Options) -> FileResult:
     """Check one file in a child process.  Bad input is a FileResult with `error` (exit 2)."""
