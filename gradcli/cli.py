@@ -34,6 +34,11 @@ class Format(str, Enum):
     text = "text"
     markdown = "markdown"
     latex = "latex"
+    html = "html"
+
+
+FORMAT_HELP = "text, markdown, latex (a complete document) or html (a self-contained page)."
+LATEX_BODY_HELP = "With --format latex: print only the body, for pasting into a document."
 
 
 _debug = False
@@ -103,7 +108,8 @@ def derive(
         True, "--substitution/--no-substitution",
         help="Show the u-substitution view (u = ..., du/dx, dy/du), with its values at "
              "--at."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    fmt: Format = typer.Option(Format.text, "--format", help=FORMAT_HELP),
+    latex_body: bool = typer.Option(False, "--latex-body", help=LATEX_BODY_HELP),
     rtol: float = typer.Option(1e-6, "--rtol", help="Relative tolerance of the check."),
     atol: float = typer.Option(1e-9, "--atol", help="Absolute tolerance of the check."),
     timeout: float = typer.Option(5.0, "--timeout",
@@ -128,7 +134,8 @@ def derive(
         else:
             from gradcli import render
 
-            render.derive_report(report, fmt.value)
+            render.derive_report(report, fmt.value, source=expression, at=at,
+                                 body_only=latex_body)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(0 if report.ok else 1)
@@ -165,7 +172,9 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
     rtol: float = typer.Option(1e-5, "--rtol", help="Relative tolerance of the gradient check."),
     atol: float = typer.Option(1e-8, "--atol", help="Absolute tolerance of the gradient check."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    fmt: Format = typer.Option(Format.text, "--format", help=FORMAT_HELP + " With several "
+                                                                    "files, one document."),
+    latex_body: bool = typer.Option(False, "--latex-body", help=LATEX_BODY_HELP),
     lr: Optional[float] = typer.Option(None, "--lr", help="Show one gradient-descent update."),
     paths: bool = typer.Option(False, "--paths/--no-paths",
                                help="Ledger: list every path (default: the short view)."),
@@ -187,6 +196,10 @@ def check(
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     worst = 0
+    from gradcli.render import CheckPrinter
+
+    # text and markdown print file by file; latex and html one document at the end
+    printer = CheckPrinter(fmt.value, paths, recurrence, latex_body)
     for path in files:
         try:
             from gradcli import check as checker, spec as specs
@@ -199,14 +212,17 @@ def check(
 
                 _emit_json(check_json(report))
             else:
-                from gradcli import render
-
-                render.check_report(report, fmt.value, show_paths=paths,
-                                    show_recurrence=recurrence)
+                printer.add(report, loaded)
             code = 0 if report.ok else 1
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
             code = _fail(exc)
+            if isinstance(exc, GradcliError):
+                printer.failed(path, exc.line())
         worst = max(worst, code)
+    try:
+        printer.finish()
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
+        worst = max(worst, _fail(exc))
     raise typer.Exit(worst)
 
 

@@ -92,22 +92,24 @@ def from_expression(text: str, at: list[str] | None = None,
 def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) -> Picture:
     """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers."""
     spec = adapter.load_spec(path)
-    g = spec.graph
-    last = max([spec.loss, *spec.named.values()])
-    names: dict[int, list[str]] = {}
-    for name, nid in spec.named.items():
-        names.setdefault(nid, []).append(name)
-    if spec.loss_name not in names.get(spec.loss, []):
-        names.setdefault(spec.loss, []).append(spec.loss_name)
-    ev = Evaluated(g, spec.loss, last, spec.loss_name, path, names,
-                   params=set(spec.params.values()), inputs=set(spec.inputs.values()))
-    _check_size(ev, max_boxes, path)
     report = None
     if check or (check is None and spec.expect):
+        _check_size(_evaluated(spec, path), max_boxes, path)  # before the check's work
         report = adapter.run_check(spec)  # refuses what check refuses, the same way
+    return from_loaded(spec, report, max_boxes, path)
+
+
+def from_loaded(spec: Any, report: Any = None, max_boxes: int = MAX_BOXES,
+                title: str | None = None) -> Picture:
+    """A loaded spec, marked from a CheckReport already computed (`gradcli check
+    --format html` draws what it checked without checking twice)."""
+    path = title or spec.file
+    ev = _evaluated(spec, path)
+    _check_size(ev, max_boxes, path)
+    g = spec.graph
     engine = adapter.engine()
     try:
-        ev.values = engine.forward(g, spec.bindings, last, point=adapter.point_text(spec))
+        ev.values = engine.forward(g, spec.bindings, ev.last, point=adapter.point_text(spec))
         if not isinstance(ev.values[spec.loss], float):
             raise GradcliError(M("the loss must be a scalar, but it has shape {shape} "
                                  "(use sum() or mean())",
@@ -120,6 +122,18 @@ def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) 
     if report is not None:
         mark(picture, ev, spec, report)
     return picture
+
+
+def _evaluated(spec: Any, path: str) -> Evaluated:
+    g = spec.graph
+    last = max([spec.loss, *spec.named.values()])
+    names: dict[int, list[str]] = {}
+    for name, nid in spec.named.items():
+        names.setdefault(nid, []).append(name)
+    if spec.loss_name not in names.get(spec.loss, []):
+        names.setdefault(spec.loss, []).append(spec.loss_name)
+    return Evaluated(g, spec.loss, last, spec.loss_name, path, names,
+                     params=set(spec.params.values()), inputs=set(spec.inputs.values()))
 
 
 # ------------------------------------------------------------------ sizing ---
