@@ -89,6 +89,23 @@ def reading_order(graph, cid: int, named_ids: dict[int, str]) -> list[str]:
     return order
 
 
+def _written_order(d, written: list[str], symbolic) -> dict[str, int]:
+    """The order a local derivative prints in: the file's, except that a sum starts with
+    a positive term where it has one (∂L/∂yhat = yhat - y, as students write it, not
+    -y + yhat; ∂L/∂b = a + 2*b stays as written)."""
+    order = {name: rank for rank, name in enumerate(written)}
+    if not d.is_Add:
+        return order
+    terms = symbolic.ExpressionPrinter(order)._as_ordered_terms(d)
+    if not terms[0].could_extract_minus_sign():
+        return order
+    first = next((t for t in terms if not t.could_extract_minus_sign()), None)
+    if first is None or not first.free_symbols:
+        return order
+    lead = min((s.name for s in first.free_symbols), key=lambda n: order.get(n, len(order)))
+    return {lead: -1, **{n: r for n, r in order.items() if n != lead}}
+
+
 def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]],
                      budget: float = EDGE_BUDGET) -> dict[tuple[str, str], tuple]:
     """Local derivatives in the file's names (within a time budget): per edge the text,
@@ -120,9 +137,7 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
                     d = expr.diff(symbolic.symbol(p))
                     if expr.free_symbols and not expr.is_Symbol:
                         d = d.xreplace({expr: own})
-                    # the variable differentiated first: ∂L/∂yhat = yhat - y
-                    order = {name: rank for rank, name in enumerate(
-                        dict.fromkeys([p, consumer] + written))}
+                    order = _written_order(d, written, symbolic)
                     out[(consumer, p)] = (symbolic.to_text(d, order), d, order)
     except symbolic.SymbolicTimeout:
         pass

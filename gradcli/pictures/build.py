@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcli.errors import GradcliError, LimitError
-from gradcli.i18n import M
+from gradcli.i18n import M, _
 from gradcli.pictures import adapter
 from gradcli.pictures.labels import (clip, constant_text, number, operation_text,
                                      shape_text, subexpressions, value_text)
@@ -47,6 +47,7 @@ class Evaluated:
     adjoint: list | None = None
     notes: list[Any] = field(default_factory=list)
     expression: bool = False  # a command-line expression: its variables are differentiated
+    undefined: set[int] = field(default_factory=set)  # gradients undefined at the point
 
 
 # ------------------------------------------------------------ entry points ---
@@ -79,14 +80,64 @@ def from_expression(text: str, at: list[str] | None = None,
     ids = {g.variables[n]: float(v) for n, v in bindings.items()}
     try:
         ev.values = engine.forward(g, ids, root, point)
-        ev.adjoint = engine.backward(g, ev.values, root, list(ev.params), point=point).adjoint
     except GradcliError as exc:  # point at the operation, as derive does
-        if exc.where and str(exc.where).startswith("column ") and not exc.detail \
-                and "\n" not in text and len(text) <= 200:
-            col = int(str(exc.where).split()[1])
-            exc.detail = f"  {text}\n  {' ' * (col - 1)}^"
+        _caret(exc, text)
         raise
+    try:
+        ev.adjoint = engine.backward(g, ev.values, root, list(ev.params), point=point).adjoint
+    except engine.EngineError as exc:
+        # the function has a value here but a derivative does not (sqrt at 0): derive
+        # reports it for that variable alone, and the picture shows it undefined
+        ev.adjoint, ev.undefined = tolerant_adjoint(engine, g, ev.values, root, ev.params)
+        ev.notes.append(M("the gradient is undefined here: {why}", why=exc.what))
     return assemble(ev)
+
+
+def _caret(exc: GradcliError, text: str) -> None:
+    """An error at a column of a one-line expression gets the caret line."""
+    if exc.where and str(exc.where).startswith("column ") and not exc.detail \
+            and "\n" not in text and len(text) <= 200:
+        col = int(str(exc.where).split()[1])
+        exc.detail = f"  {text}\n  {' ' * (col - 1)}^"
+
+
+def tolerant_adjoint(engine: Any, g: Any, values: list, root: int,
+                     params: set[int]) -> tuple[list, set[int]]:
+    """The backward pass, where a local derivative that does not exist (an exception,
+    or not finite) makes its argument's gradient undefined, and everything upstream
+    of it, instead of ending the pass: (adjoints, undefined node ids)."""
+    import math
+
+    from gradcli.ops import OPS
+
+    needs = g.depends_on(params, root)
+    adjoint: list[Any] = [None] * (root + 1)
+    adjoint[root] = 1.0
+    undefined: set[int] = set()
+    for i in range(root, -1, -1):
+        node = g.nodes[i]
+        if not node.args or (adjoint[i] is None and i not in undefined):
+            continue
+        args = [values[a] for a in node.args]
+        for k, a in enumerate(node.args):
+            if not needs[a] or a in undefined:
+                continue
+            if i in undefined:
+                undefined.add(a)
+                continue
+            try:
+                part = engine.unbroadcast(OPS[node.op].vjp[k](adjoint[i], values[i], *args),
+                                          args[k])
+                finite = math.isfinite(part) if isinstance(part, float) else \
+                    bool(__import__("numpy").isfinite(part).all())
+            except (ArithmeticError, ValueError):
+                finite = False
+            if not finite:
+                undefined.add(a)
+                adjoint[a] = None
+                continue
+            adjoint[a] = part if adjoint[a] is None else adjoint[a] + part
+    return adjoint, undefined
 
 
 def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) -> Picture:
@@ -216,7 +267,9 @@ def _box(ev: Evaluated, i: int, name: str, shown: set[int], depends: bytearray) 
         v = ev.values[i]
         value, shape = value_text(v), shape_text(v)
         adj = ev.adjoint[i] if i <= ev.root else None
-        if adj is not None:
+        if i in ev.undefined:
+            gradient = _("undefined")
+        elif adj is not None:
             gradient = value_text(adj)
         elif depends[i]:
             gradient = "0"  # the output does not depend on this value

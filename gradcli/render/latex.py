@@ -21,10 +21,12 @@ LINE = 60
 #: points of text width, and of one character of the tables' footnotesize text
 TEXT_WIDTH = 450.0
 CHAR_PT = 4.4
+HEADER_PT = 5.0  # bold
+MATH_CHAR_PT = 4.8  # a matrix entry (minus signs are wide)
 CODE_PT = 4.3
 COLUMN_SEP = 8.0
 MIN_PARAGRAPH = 60.0  # a text column shrunk into a paragraph is at least this wide
-ROWS_PER_TABULAR = 40  # a longer table is split (a tabular cannot break across pages)
+LINES_PER_TABULAR = 40  # a longer table is split (a tabular cannot break across pages)
 _SLOT = "QXSLOTQX"  # where a formula goes into a translated sentence (survives tex_text)
 
 PREAMBLE = r"""\documentclass{article}
@@ -286,25 +288,27 @@ def _steps(block: vm.Steps) -> list[str]:
 
 
 # ------------------------------------------------------------------ tables ---
+def _matrix_width(view) -> float:
+    cols = len(view.rows[0])
+    widths = [max(len(row[j]) for row in view.rows) for j in range(cols)]
+    return sum(w * MATH_CHAR_PT + 10 for w in widths) + 12
+
+
 def _cell_width(cell: vm.Cell) -> float:
     """Natural width of a cell in points (footnotesize)."""
-    if cell.tensor is not None and not cell.tensor.scalar:
-        if cell.tensor.rows is not None:
-            cols = len(cell.tensor.rows[0])
-            widest = max(len(x) for row in cell.tensor.rows for x in row)
-            return cols * (widest + 1.5) * CHAR_PT + 10
-        return len(cell.tensor.summary) * CHAR_PT
+    view = cell.tensor
+    if view is not None and not view.scalar:
+        return _matrix_width(view) if view.rows is not None else len(view.summary) * CHAR_PT
     return len(cell.text) * (CODE_PT if cell.code else CHAR_PT)
 
 
-def _column_specs(t: vm.Table) -> list[str]:
-    widths = [max([len(c.header) * CHAR_PT] + [_cell_width(r.cells[k]) for r in t.rows])
+def _column_specs(t: vm.Table) -> list[str] | None:
+    """Column types that fit the text width: the widest text columns shrink into
+    paragraphs; None when even that does not fit (the rows are then stacked)."""
+    widths = [max([len(c.header) * HEADER_PT] + [_cell_width(r.cells[k]) for r in t.rows])
               for k, c in enumerate(t.columns)]
     specs = ["l" if c.left else "r" for c in t.columns]
     total = sum(widths) + COLUMN_SEP * len(widths)
-    if total <= TEXT_WIDTH:
-        return specs
-    # shrink the widest text columns into paragraphs (never the first, the names)
     shrinkable = sorted((k for k, c in enumerate(t.columns) if k and c.left),
                         key=lambda k: -widths[k])
     for k in shrinkable:
@@ -315,16 +319,16 @@ def _column_specs(t: vm.Table) -> list[str]:
         total -= widths[k] - target
         widths[k] = target
         specs[k] = f"p{{{target:.0f}pt}}"
-    return specs
+    return specs if total <= TEXT_WIDTH else None
 
 
-def _cell(cell: vm.Cell, paragraph: bool) -> str:
+def _cell(cell: vm.Cell, paragraph: bool = False, room: float = TEXT_WIDTH) -> str:
     if cell.tensor is not None:
         view = cell.tensor
         if view.scalar:
             shown = view.text
-        elif view.rows is not None and _cell_width(cell) <= TEXT_WIDTH * 0.45:
-            shown = "$" + _tensor(Tensor(view)) + "$"
+        elif view.rows is not None and _matrix_width(view) <= room:
+            shown = "$" + _tensor(Tensor(view), room=10_000) + "$"
         else:
             shown = tex_text(view.summary)
     elif cell.code and cell.text:
@@ -336,20 +340,53 @@ def _cell(cell: vm.Cell, paragraph: bool) -> str:
     return (r"\raggedright " + shown) if paragraph else shown
 
 
+def _height(row: vm.Row) -> int:
+    """Lines of a row (a matrix is as tall as its rows)."""
+    return max([1] + [len(c.tensor.rows) for c in row.cells
+                      if c.tensor is not None and c.tensor.rows is not None])
+
+
 def table(t: vm.Table) -> list[str]:
-    specs = _column_specs(t)
-    header = " & ".join(r"\textbf{" + tex_text(c.header) + "}" for c in t.columns)
     out = [r"\subsection*{" + tex_text(t.title) + "}"]
-    for start in range(0, max(len(t.rows), 1), ROWS_PER_TABULAR):
-        chunk = t.rows[start:start + ROWS_PER_TABULAR]
+    specs = _column_specs(t)
+    if specs is None:
+        return out + _stacked(t) + _notes(t.notes) + [""]
+    header = " & ".join(r"\textbf{" + tex_text(c.header) + "}" for c in t.columns)
+    chunks, current, lines = [], [], 0
+    for row in t.rows:  # a tabular cannot break across pages: one per page's worth
+        if current and lines + _height(row) > LINES_PER_TABULAR:
+            chunks.append(current)
+            current, lines = [], 0
+        current.append(row)
+        lines += _height(row)
+    chunks.append(current)
+    for chunk in chunks:
         out += [r"{\footnotesize\setlength{\tabcolsep}{4pt}",
                 r"\begin{tabular}{" + "".join(specs) + "}", r"\hline",
                 header + r" \tabularnewline \hline"]
-        for row in chunk:
+        for row in chunk:  # rows holding matrices get room between them
+            gap = "[3pt]" if _height(row) > 1 else ""
             out.append(" & ".join(_cell(c, specs[k].startswith("p"))
-                                  for k, c in enumerate(row.cells)) + r" \tabularnewline")
+                                  for k, c in enumerate(row.cells)) + r" \tabularnewline" + gap)
         out += [r"\hline", r"\end{tabular}}\par", r"\medskip"]
     return out + _notes(t.notes) + [""]
+
+
+def _stacked(t: vm.Table) -> list[str]:
+    """A table too wide for the page, one row at a time: the row's name, then each
+    column's header and value on a line of its own."""
+    out = []
+    room = TEXT_WIDTH - max(len(c.header) for c in t.columns) * HEADER_PT - 3 * COLUMN_SEP
+    for row in t.rows:
+        first, rest = row.cells[0], list(zip(t.columns[1:], row.cells[1:]))
+        out += [r"\noindent\textbf{" + tex_text(first.text) + r"}\par",
+                r"{\footnotesize\setlength{\tabcolsep}{4pt}",
+                r"\begin{tabular}{l" + f"p{{{room:.0f}pt}}" + "}"]
+        out += [tex_text(c.header) + " & " + _cell(cell, True, room) + r" \tabularnewline"
+                + ("[3pt]" if cell.tensor is not None and cell.tensor.rows is not None
+                   and len(cell.tensor.rows) > 1 else "") for c, cell in rest]
+        out += [r"\end{tabular}}\par", r"\smallskip"]
+    return out
 
 
 def _notes(notes: list[vm.Note]) -> list[str]:

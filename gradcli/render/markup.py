@@ -35,10 +35,11 @@ def md_code(s: str) -> str:
 
 
 def md_text(s: str) -> str:
-    """Text outside tables: characters that start Markdown markup are escaped."""
+    """Text outside tables: characters that would start Markdown markup are escaped
+    (`_` inside words never does on GitHub, and stays readable)."""
     out = []
-    for ch in str(s):
-        if ch in "\\`*_[]<>|#":
+    for k, ch in enumerate(str(s)):
+        if ch in "\\`*<>|" or (ch == "#" and k == 0):
             out.append("\\" + ch)
         else:
             out.append(ch)
