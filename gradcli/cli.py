@@ -352,6 +352,11 @@ def graph(
         raise typer.Exit(_fail(exc))
     raise typer.Exit(0)
 # ------------------------------------------------------------------ train ---
+class TrainFormat(str, Enum):
+    text = "text"
+    html = "html"
+
+
 class Optimizer(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
@@ -405,6 +410,9 @@ def train(
                                               "--lr only).")),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", metavar="SIZE",
                                              help=_("Memory budget, e.g. 512M or 2G.")),
+    fmt: TrainFormat = typer.Option(TrainFormat.text, "--format",
+                                    help=_("text, or html: a self-contained page with the "
+                                           "loss curves as a chart.")),
     debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks of failures.")),
 ) -> None:
     """Gradient descent on FILE.yaml or EXPR: one run per learning rate, side by side."""
@@ -415,7 +423,7 @@ def train(
 
         code = run(TrainOptions(target, list(lr or []), steps, list(start or []),
                                 optimizer.value, clip, every, tol, plot, as_json, save,
-                                max_memory), _emit_json)
+                                max_memory, fmt.value), _emit_json)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(code)

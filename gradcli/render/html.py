@@ -17,7 +17,7 @@ _LEVEL_CLASS = {vm.OK: "ok", vm.WARN: "warn", vm.ERROR: "error"}
 
 def document(doc: vm.Document) -> str:
     body = "\n".join(_section(s, k) for k, s in enumerate(doc.sections, start=1))
-    return page(doc.title, body)
+    return page(doc.title, body, heading=len(doc.sections) > 1)
 
 
 def _section(s: vm.Section, number: int) -> str:
@@ -48,6 +48,8 @@ def _block(block: Any, number: int) -> str:
         return _ledger(block)
     if isinstance(block, vm.Figure):
         return _figure(block, number)
+    if isinstance(block, vm.Chart):
+        return _chart(block)
     return ""
 
 
@@ -203,3 +205,11 @@ def scoped(svg: str, prefix: str) -> str:
     svg = _ID.sub(lambda m: f'id="{prefix}{m.group(1)}"', svg)
     return _REF.sub(lambda m: m.group(1) + (prefix + m.group(2) if m.group(2) in ids
                                             else m.group(2)), svg)
+
+
+def _chart(block: vm.Chart) -> str:
+    from gradcli.render.chart import loss_chart
+
+    drawing = loss_chart(block.series, block.log, block.x_label, block.y_label, block.title)
+    return (f'<figure class="chart"><figcaption>{escape(block.title)}</figcaption>'
+            f'<div class="scroll">{drawing}</div></figure>')

@@ -37,6 +37,7 @@ PREAMBLE = r"""\documentclass{article}
 \setlength{\textheight}{22cm}
 \setlength{\topmargin}{-1cm}
 \setlength{\parindent}{0pt}
+\setlength{\emergencystretch}{2em}
 \allowdisplaybreaks
 \begin{document}
 """
@@ -66,7 +67,9 @@ def _heading(s: vm.Section) -> str:
         from gradcli.i18n import _
 
         return tex_text(_("Derivative"))
-    return tex_code(s.subtitle or s.title) if s.kind != "error" else tex_text(s.title)
+    # a long path breaks after its slashes: ragged, since a line of it cannot stretch
+    shown = tex_code(s.subtitle or s.title) if s.kind != "error" else tex_text(s.title)
+    return r"\raggedright " + shown
 
 
 def _block(block: Any) -> list[str]:

@@ -142,7 +142,18 @@ class LayerEntry:
     check: str | None = None  # "checked: max |diff| 0.0e+00"
 
 
-Block = Union[Table, Line, Equations, Steps, Figure, Ledger]
+@dataclass
+class Chart:
+    """Curves against the step number (train's losses): (label, values, marked end)."""
+
+    title: str
+    series: list[tuple[str, list[float], int | None]]
+    log: bool
+    x_label: str
+    y_label: str
+
+
+Block = Union[Table, Line, Equations, Steps, Figure, Ledger, Chart]
 
 
 @dataclass

@@ -63,8 +63,9 @@ figcaption{font-weight:600;margin:.2rem 0 .4rem}
 """ % {"fonts": FONTS, "mono": MONO}
 
 
-def page(title: str, body: str, extra_css: str = "") -> str:
-    """A complete HTML document around `body` (already escaped markup)."""
+def page(title: str, body: str, extra_css: str = "", heading: bool = True) -> str:
+    """A complete HTML document around `body` (already escaped markup); `heading`:
+    the title as the page's <h1> too (a page of one report has its own)."""
     from gradcli.i18n import language
 
     return ("<!DOCTYPE html>\n"
@@ -72,4 +73,5 @@ def page(title: str, body: str, extra_css: str = "") -> str:
             '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
             '<meta name="generator" content="gradcli">\n'
             f"<title>{escape(title)}</title>\n<style>{CSS}{extra_css}</style>\n</head>\n"
-            f"<body>\n<main>\n<h1>{escape(title)}</h1>\n{body}\n</main>\n</body></html>\n")
+            f"<body>\n<main>\n{f'<h1>{escape(title)}</h1>' if heading else ''}\n{body}\n"
+            "</main>\n</body></html>\n")

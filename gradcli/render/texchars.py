@@ -28,7 +28,7 @@ for _k in range(10):
     _SYMBOLS[chr(0x2080 + _k)] = f"$_{{{_k}}}$"  # subscript digits
 
 #: characters after which a long code text may break across lines
-_BREAK_AFTER = set(" +-*/,(@=⊙")
+_BREAK_AFTER = set(" +-*/,(@=⊙")  # "/" too: file paths
 
 
 def is_hangul(ch: str) -> bool:
