@@ -38,7 +38,17 @@ class Format(str, Enum):
 
 
 FORMAT_HELP = "text, markdown, latex (a complete document) or html (a self-contained page)."
-LATEX_BODY_HELP = "With --format latex: print only the body, for pasting into a document."
+LATEX_BODY_HELP = "LaTeX without the preamble: only the body, for pasting into a document."
+
+
+def _report_format(fmt: "Format", latex_body: bool) -> str:
+    """--latex-body is LaTeX: it selects it, and refuses another explicit format."""
+    if not latex_body or fmt == Format.latex:
+        return fmt.value
+    if fmt == Format.text:
+        return Format.latex.value
+    raise GradcliError(M("--latex-body goes with --format latex, not {fmt}", fmt=fmt.value),
+                       "--latex-body")
 
 
 _debug = False
@@ -124,6 +134,7 @@ def derive(
     _refuse_extra([expression, *ctx.args], ctx)
     try:
         _check_tolerances(rtol, atol, timeout)
+        shown = _report_format(fmt, latex_body)
         from gradcli.derive import derive as run_derive, parse_bindings
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
@@ -134,7 +145,7 @@ def derive(
         else:
             from gradcli import render
 
-            render.derive_report(report, fmt.value, source=expression, at=at,
+            render.derive_report(report, shown, source=expression, at=at,
                                  body_only=latex_body)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
@@ -193,13 +204,14 @@ def check(
         raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
         _check_tolerances(rtol, atol, timeout)
+        shown = _report_format(fmt, latex_body)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     worst = 0
     from gradcli.render import CheckPrinter
 
     # text and markdown print file by file; latex and html one document at the end
-    printer = CheckPrinter(fmt.value, paths, recurrence, latex_body)
+    printer = CheckPrinter(shown, paths, recurrence, latex_body)
     for path in files:
         try:
             from gradcli import check as checker, spec as specs

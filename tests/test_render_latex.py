@@ -135,3 +135,13 @@ def test_body_only_for_check():
     body = gradcli("check", SIGMOID_121, "--format", "latex", "--latex-body").out
     assert "\\documentclass" not in body and "\\begin{document}" not in body
     assert body.startswith("\\section*{")
+
+
+def test_latex_body_selects_latex_and_refuses_another_format():
+    alone = gradcli("derive", "x**2", "--at", "x=3", "--latex-body")
+    assert alone.code == 0 and alone.out.startswith("\\section*{")
+    assert "\\documentclass" not in alone.out
+    refused = gradcli("check", SIGMOID_121, "--format", "html", "--latex-body")
+    assert refused.code == 2 and refused.out == ""
+    assert refused.err == ("error: --latex-body: --latex-body goes with --format latex, "
+                           "not html\n")

@@ -249,45 +249,58 @@ def _ledger(block: vm.Ledger) -> list[str]:
 
 
 def _steps(block: vm.Steps) -> list[str]:
-    from gradcli.i18n import _
-
+    """The rule steps as a tree: one paragraph per step, indented by its depth (lines
+    that wrap hang under it); a formula too wide for its line is set in `align*`."""
     out = [r"\medskip\noindent\textbf{" + tex_text(block.title) + r"}\par"]
     for line in block.lines:
-        pad = rf"\hspace*{{{min(line.depth, 12) * 1.2:g}em}}"
-        head = pad + r"\textbf{" + tex_text(line.rule) + "}:"
-        if line.expr is None:
-            out.append(r"\noindent " + head + " " + tex_text(line.note or "") + r"\par")
-            continue
-        extra = ""
-        if line.chain is not None:
-            extra = ", " + tex_text(_("with {substitution}", substitution=_SLOT)).replace(
-                _SLOT, "$" + tex(line.chain) + "$")
-        elif line.identity:
-            extra = ", " + tex_text(_("by {identity}", identity=_SLOT)).replace(
-                _SLOT, tex_code(line.identity))
-        if line.note:
-            extra += " (" + tex_text(line.note) + ")"
-        var = names.latex(line.var)
-        lhs = rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{var}}}"
-        operand = _expr(line.expr) if line.expr.paren or line.expr.sympy is None else \
-            _expr(line.expr)
-        formula = f"{lhs}{operand} = {_expr(line.result)}"
-        from gradcli.render.typeset import symbols
-
-        if symbols(formula) + 2 * min(line.depth, 12) <= LINE - 8:
-            out.append(r"\noindent " + head + " $" + formula + "$" + extra + r"\par")
-            continue
-        out.append(r"\noindent " + head + extra + r"\par")
-        room = LINE - 2 * min(line.depth, 12) - 6
-        rows = [rf"&{pad}\quad {lhs}{operand}" if symbols(operand) <= room else
-                rf"&{pad}\quad {lhs}" + r"\Bigl(" + r" \\ &\quad ".join(
-                    _broken(Expr(line.expr.text, line.expr.sympy, line.expr.order), room))
-                + r"\Bigr)"]
-        result = _broken(line.result, room)
-        rows.append(rf"&{pad}\qquad = {result[0]}")
-        rows += [rf"&{pad}\qquad\quad {r}" for r in result[1:]]
-        out += [r"\begin{align*}", " \\\\\n".join(rows), r"\end{align*}"]
+        out += _step(line)
     return out + [""]
+
+
+def _step_words(line: vm.StepLine) -> str:
+    """`with u = ...` or `by identity`, and the note (after the formula)."""
+    from gradcli.i18n import _
+
+    extra = ""
+    if line.chain is not None:
+        extra = tex_text(_("with {substitution}", substitution=_SLOT)).replace(
+            _SLOT, "$" + tex(line.chain) + "$")
+    elif line.identity:
+        extra = tex_text(_("by {identity}", identity=_SLOT)).replace(
+            _SLOT, tex_code(line.identity))
+    if line.note:
+        extra += " (" + tex_text(line.note) + ")"
+    return extra
+
+
+def _step(line: vm.StepLine) -> list[str]:
+    from gradcli.render.typeset import symbols
+
+    depth = min(line.depth, 12)
+    start = (rf"\noindent\hangindent={depth * 1.2 + 2.4:g}em\hangafter=1 "
+             rf"\hspace*{{{depth * 1.2:g}em}}\textbf{{{tex_text(line.rule)}}}:")
+    words = _step_words(line)
+    if line.expr is None:
+        return [start + " " + tex_text(line.note or "") + r"\par"]
+    lhs = rf"\frac{{\mathrm{{d}}}}{{\mathrm{{d}}{names.latex(line.var)}}}"
+    operand = _expr(line.expr)
+    formula = f"{lhs}{operand} = {_expr(line.result)}"
+    if symbols(formula) + 2 * depth <= LINE - 8:
+        return [start + " $" + formula + "$" + (", " + words if words else "") + r"\par"]
+    room = LINE - 2 * depth - 6
+    pad = rf"\hspace*{{{depth * 1.2:g}em}}"
+    if symbols(operand) <= room:
+        rows = [rf"&{pad}\quad {lhs}{operand}"]
+    else:
+        lines = _broken(Expr(line.expr.text, line.expr.sympy, line.expr.order), room)
+        rows = [rf"&{pad}\quad {lhs}\Bigl({lines[0]}"] + \
+            [rf"&{pad}\qquad {x}" for x in lines[1:]]
+        rows[-1] += r"\Bigr)"
+    result = _broken(line.result, room)
+    rows.append(rf"&{pad}\qquad = {result[0]}")
+    rows += [rf"&{pad}\qquad\quad {r}" for r in result[1:]]
+    return [start + (" " + words if words else "") + r"\par", r"\begin{align*}",
+            " \\\\\n".join(rows), r"\end{align*}\par"]  # the next step starts afresh
 
 
 # ------------------------------------------------------------------ tables ---

@@ -11,7 +11,7 @@ from gradcli.render.equations import (Deriv, Equation, Expr, Formula, Name, Numb
 from gradcli.render.markup import escape
 
 #: a display line of about this many symbols before breaking
-LINE = 80
+LINE = 100
 _SCIENTIFIC = re.compile(r"^(-?)([\d.]+)e([+-]?)(\d+)$")
 
 

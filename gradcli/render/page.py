@@ -46,7 +46,8 @@ p.strong{font-weight:600}
 .eq.cont{margin-left:3rem}
 .caption{margin:.6rem 0 .1rem .5rem;color:#334155;font-size:.92rem}
 .group+.group{margin-top:.5rem}
-math{font-size:1.08em}
+math{font-size:1.08em;font-family:"Latin Modern Math","STIX Two Math","Cambria Math",
+  "DejaVu Math TeX Gyre",math}
 ul.notes{margin:.2rem 0 .6rem;padding-left:1.4rem;font-size:.92rem}
 ol.steps{list-style:none;padding-left:.5rem;margin:.2rem 0 .6rem}
 ol.steps li{margin:.18rem 0}
