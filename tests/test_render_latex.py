@@ -97,9 +97,8 @@ def test_derive_document_has_substitution_and_steps_tree():
     assert r"u &= x^{2} + 1" in body
     assert r"\frac{\mathrm{d}y}{\mathrm{d}u} &= 3 u^{2}" in body
     assert "u = 5, du/dx = 4, dy/du = 75, dy/dx = 300" in body
-    steps = [line for line in body.splitlines() if line.startswith(r"\noindent \hspace*")]
-    indents = [float(re.match(r"\\noindent \\hspace\*\{([\d.]+)em\}", s).group(1))
-               for s in steps]
+    steps = [line for line in body.splitlines() if line.startswith(r"\noindent\hangindent")]
+    indents = [float(re.search(r"\\hspace\*\{([\d.]+)em\}", s).group(1)) for s in steps]
     assert indents == [0, 1.2, 1.2, 2.4, 2.4]  # chain > (power, sum > (power, constant))
     assert r"\textbf{chain}" in steps[0] and r"with $u = x^{2} + 1$" in steps[0]
 
