@@ -30,6 +30,7 @@ th,td{padding:.22rem .6rem;border-bottom:1px solid #e2e8f0;vertical-align:middle
 th{background:#f1f5f9;text-align:right;font-weight:600}
 th.l,td.l{text-align:left}
 td.r{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.note{font-weight:400}
 tr.note td{border-bottom:1px solid #e2e8f0;font-size:.88rem;padding-left:1.6rem;
   background:#fffbeb;color:#78350f}
 tr.note.error td{background:#fef2f2;color:#991b1b}

@@ -58,11 +58,13 @@ def _mathml_printer_class():
         def _print_sigmoid(self, e):
             return self._named("<mi>σ</mi>", e)
 
-        def _print_relu(self, e):
-            return self._named('<mi mathvariant="normal">relu</mi>', e)
+        def _print_relu(self, e):  # a word: a thin space sets it off, as \operatorname
+            return self._named('<mspace width="0.1667em"></mspace>'
+                               '<mi mathvariant="normal">relu</mi>', e)
 
         def _print_softplus(self, e):
-            return self._named('<mi mathvariant="normal">softplus</mi>', e)
+            return self._named('<mspace width="0.1667em"></mspace>'
+                               '<mi mathvariant="normal">softplus</mi>', e)
 
         def _print_Heaviside(self, e):  # H(x), whatever its value at 0 (gradcli's is 0)
             mrow = self.dom.createElement("mrow")
