@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rendering import (SIGMOID_121, SPECS, XOR, gradcli, open_page, png_size)
+from rendering import SIGMOID_121, XOR, gradcli, open_page, png_size
 
 
 class _Page(HTMLParser):

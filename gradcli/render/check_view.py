@@ -14,8 +14,8 @@ from typing import Any
 from gradcli.i18n import N_, _, text
 from gradcli.render import ledger_view
 from gradcli.render.equations import Equation, Name, Number
-from gradcli.render.model import (figure, ERROR, OK, PLAIN, WARN, Cell, Column, Figure, Line, Note,
-                                  Row, Section, Table)
+from gradcli.render.model import (ERROR, OK, PLAIN, WARN, Cell, Column, Line, Note, Row,
+                                  Section, Table, figure)
 from gradcli.render.numbers import err, num, tensor_view
 
 FORMS = {"graph": N_("graph"), "layers": N_("layers")}

@@ -12,8 +12,8 @@ from typing import Any
 
 from gradcli.i18n import _, text
 from gradcli.render.equations import Deriv, Equation, Expr, Name, Product, Words
-from gradcli.render.model import (figure, ERROR, OK, WARN, Cell, Column, EquationGroup, Equations,
-                                  Figure, Line, Note, Row, Section, StepLine, Steps, Table)
+from gradcli.render.model import (ERROR, OK, WARN, Cell, Column, EquationGroup, Equations,
+                                  Line, Note, Row, Section, StepLine, Steps, Table, figure)
 from gradcli.render.numbers import err, num
 
 

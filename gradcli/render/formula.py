@@ -13,7 +13,8 @@ from gradcli.render import names
 from gradcli.render.markup import escape
 
 _DERIV = re.compile(r"d([A-Za-z]\w*)/d([A-Za-z]\w*)")
-_TOKEN = re.compile(r"\s*(Σ_batch|d[A-Za-z]\w*/d[A-Za-z]\w*|[A-Za-z_][A-Za-z0-9_]*'?|\d+(?:\.\d+)?|\*\*|[-+*/@()⊙ᵀ>])")
+_TOKEN = re.compile(r"\s*(Σ_batch|d[A-Za-z]\w*/d[A-Za-z]\w*|[A-Za-z_][A-Za-z0-9_]*'?"
+                    r"|\d+(?:\.\d+)?|\*\*|[-+*/@()⊙ᵀ>])")
 _FUNCTIONS = {"sigmoid": (r"\sigma", "<mi>σ</mi>"),
               "softmax": (r"\operatorname{softmax}", '<mi mathvariant="normal">softmax</mi>'),
               "relu": (r"\operatorname{relu}", '<mi mathvariant="normal">relu</mi>'),

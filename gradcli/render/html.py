@@ -126,7 +126,6 @@ def _equations(block: vm.Equations) -> str:
 
 def _steps(block: vm.Steps) -> str:
     from gradcli.i18n import _
-    from gradcli.render.equations import Deriv  # noqa: F401 (documentation of the form)
 
     items = []
     for line in block.lines:
@@ -136,7 +135,8 @@ def _steps(block: vm.Steps) -> str:
             items.append(f"<li{pad}>{rule} {escape(line.note or '')}</li>")
             continue
         var = _var(line.var)
-        d = f'<mfrac><mi mathvariant="normal">d</mi><mrow><mi mathvariant="normal">d</mi>{var}</mrow></mfrac>'
+        d = ('<mfrac><mi mathvariant="normal">d</mi>'
+             f'<mrow><mi mathvariant="normal">d</mi>{var}</mrow></mfrac>')
         formula = f"<mrow>{d}{mml.ml(line.expr)}<mo>=</mo>{mml.ml(line.result)}</mrow>"
         extra = ""
         if line.chain is not None:

@@ -381,7 +381,7 @@ def table(t: vm.Table) -> list[str]:
                 r"\begin{tabular}{" + "".join(specs) + "}", r"\hline",
                 header + r" \tabularnewline \hline"]
         for row in chunk:  # rows holding matrices get room between them
-            gap = "[3pt]" if _height(row) > 1 else ""
+            gap = "[5pt]" if _height(row) > 1 else ""
             out.append(" & ".join(_cell(c, specs[k].startswith("p"))
                                   for k, c in enumerate(row.cells)) + r" \tabularnewline" + gap)
         out += [r"\hline", r"\end{tabular}}\par", r"\medskip"]
@@ -399,7 +399,7 @@ def _stacked(t: vm.Table) -> list[str]:
                 r"{\footnotesize\setlength{\tabcolsep}{4pt}",
                 r"\begin{tabular}{l" + f"p{{{room:.0f}pt}}" + "}"]
         out += [tex_text(c.header) + " & " + _cell(cell, True, room) + r" \tabularnewline"
-                + ("[3pt]" if cell.tensor is not None and cell.tensor.rows is not None
+                + ("[5pt]" if cell.tensor is not None and cell.tensor.rows is not None
                    and len(cell.tensor.rows) > 1 else "") for c, cell in rest]
         out += [r"\end{tabular}}\par", r"\smallskip"]
     return out
