@@ -19,7 +19,7 @@ import typer.core
 
 from gradcli import __version__
 from gradcli.errors import GradcliError, escape
-from gradcli.i18n import LANGUAGES, M, _, language
+from gradcli.i18n import LANGUAGES, M, N_, _, language
 
 app = typer.Typer(
     add_completion=False,
@@ -35,6 +35,23 @@ class Format(str, Enum):
     text = "text"
     markdown = "markdown"
     latex = "latex"
+    html = "html"
+
+
+FORMAT_HELP = N_("text, markdown, latex (a complete document) or html (a self-contained page).")
+CHECK_FORMAT_HELP = N_("text, markdown, latex (a complete document) or html (a self-contained "
+                       "page). With several files, one document.")
+LATEX_BODY_HELP = N_("LaTeX without the preamble: only the body, for pasting into a document.")
+
+
+def _report_format(fmt: "Format", latex_body: bool) -> str:
+    """--latex-body is LaTeX: it selects it, and refuses another explicit format."""
+    if not latex_body or fmt == Format.latex:
+        return fmt.value
+    if fmt == Format.text:
+        return Format.latex.value
+    raise GradcliError(M("--latex-body goes with --format latex, not {fmt}", fmt=fmt.value),
+                       "--latex-body")
 
 
 _debug = False
@@ -104,7 +121,8 @@ def derive(
         True, "--substitution/--no-substitution",
         help="Show the u-substitution view (u = ..., du/dx, dy/du), with its values at "
              "--at."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    fmt: Format = typer.Option(Format.text, "--format", help=FORMAT_HELP),
+    latex_body: bool = typer.Option(False, "--latex-body", help=LATEX_BODY_HELP),
     rtol: float = typer.Option(1e-6, "--rtol", help="Relative tolerance of the check."),
     atol: float = typer.Option(1e-9, "--atol", help="Absolute tolerance of the check."),
     timeout: float = typer.Option(5.0, "--timeout",
@@ -119,6 +137,7 @@ def derive(
     _refuse_extra([expression, *ctx.args], ctx)
     try:
         _check_tolerances(rtol, atol, timeout)
+        shown = _report_format(fmt, latex_body)
         from gradcli.derive import derive as run_derive, parse_bindings
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
@@ -129,7 +148,8 @@ def derive(
         else:
             from gradcli import render
 
-            render.derive_report(report, fmt.value)
+            render.derive_report(report, shown, source=expression, at=at,
+                                 body_only=latex_body)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(0 if report.ok else 1)
@@ -179,7 +199,8 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per file, per line."),
     rtol: float = typer.Option(1e-5, "--rtol", help="Relative tolerance of the gradient check."),
     atol: float = typer.Option(1e-8, "--atol", help="Absolute tolerance of the gradient check."),
-    fmt: Format = typer.Option(Format.text, "--format", help="text, markdown or latex."),
+    fmt: Format = typer.Option(Format.text, "--format", help=CHECK_FORMAT_HELP),
+    latex_body: bool = typer.Option(False, "--latex-body", help=LATEX_BODY_HELP),
     lr: Optional[float] = typer.Option(None, "--lr", help="Show one gradient-descent update."),
     paths: bool = typer.Option(False, "--paths/--no-paths",
                                help="Ledger: list every path (default: the short view)."),
@@ -209,28 +230,45 @@ def check(
         raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
         _check_tolerances(rtol, atol, timeout)
+        shown = _report_format(fmt, latex_body)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     try:
         from gradcli.batch import BatchSettings, CheckSettings, run_check
+        from gradcli.render import CheckPrinter
+
+        # text and markdown print file by file; latex and html one document at the end
+        printer = CheckPrinter(shown, paths, recurrence, latex_body)
 
         def show(report) -> None:
-            from gradcli import render
-
-            render.check_report(report, fmt.value, show_paths=paths,
-                                show_recurrence=recurrence)
+            printer.add(report, _picture_spec(report.file, shown))
             if report.backward is not None:
                 from gradcli.usercode import backward as user_backward
 
-                user_backward.show(report, fmt.value)
+                user_backward.show(report, shown)
 
         code = run_check(files, CheckSettings(rtol, atol, lr, timeout, full, debug=debug,
                                               backward=backward, code_timeout=code_timeout),
                          BatchSettings(jobs, not unordered, summary, summary_only, summary_csv,
-                                       as_json, fmt.value), show)
+                                       as_json, shown), show,
+                         on_error=lambda outcome: printer.failed(outcome.file, outcome.error),
+                         finish=printer.finish)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         code = _fail(exc)
     raise typer.Exit(code)
+
+
+def _picture_spec(path: str, fmt: str):
+    """The loaded file again, for the graph picture of HTML and markdown reports (a
+    report may come from a worker process, which keeps its Spec)."""
+    if fmt not in ("html", "markdown"):
+        return None
+    from gradcli import spec as specs
+
+    try:
+        return specs.load(path)
+    except Exception:  # noqa: BLE001 - the report stands without its picture
+        return None
 
 
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
@@ -437,6 +475,11 @@ def graph(
         raise typer.Exit(_fail(exc))
     raise typer.Exit(0)
 # ------------------------------------------------------------------ train ---
+class TrainFormat(str, Enum):
+    text = "text"
+    html = "html"
+
+
 class Optimizer(str, Enum):
     sgd = "sgd"
     momentum = "momentum"
@@ -490,6 +533,9 @@ def train(
                                               "--lr only).")),
     max_memory: Optional[str] = typer.Option(None, "--max-memory", metavar="SIZE",
                                              help=_("Memory budget, e.g. 512M or 2G.")),
+    fmt: TrainFormat = typer.Option(TrainFormat.text, "--format",
+                                    help=_("text, or html: a self-contained page with the "
+                                           "loss curves as a chart.")),
     debug: bool = typer.Option(False, "--debug", help=_("Show tracebacks of failures.")),
 ) -> None:
     """Gradient descent on FILE.yaml or EXPR: one run per learning rate, side by side."""
@@ -500,7 +546,7 @@ def train(
 
         code = run(TrainOptions(target, list(lr or []), steps, list(start or []),
                                 optimizer.value, clip, every, tol, plot, as_json, save,
-                                max_memory), _emit_json)
+                                max_memory, fmt.value), _emit_json)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(code)

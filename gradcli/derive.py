@@ -121,7 +121,7 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
 
     budget = Budget(time_budget, clock)
     sym = _expression(graph, root, text, budget)
-    report = DeriveReport(sym.shown, variables, at, [], order=sym.order)
+    report = DeriveReport(sym.shown, variables, at, [], order=sym.order, function=sym.expr)
     if not variables:
         report.notes.append(M("the expression has no variables: there is nothing to "
                               "differentiate"))

@@ -1,12 +1,17 @@
 """The chain-rule ledger of a graph-form check, as a student writes it.
 
 Edges join named values: an edge from `consumer` to `producer` carries the
-local derivative d consumer / d producer, shown symbolically in the file's
-own names (dyhat/dz_out = yhat*(1 - yhat)) and as a number.  For each
-parameter the ledger lists every path back from the loss and the product of
-its factors (summed over paths); when the paths are too many it shows the
-backprop recurrence instead: dL/dnode = sum over consumers of
-dL/dconsumer * dconsumer/dnode.
+local derivative ∂consumer/∂producer (every other named value held fixed),
+shown symbolically in the file's own names (∂yhat/∂z_out = yhat*(1 - yhat))
+and as a number.  For each parameter the ledger lists every path back from
+the loss and the product of its factors (summed over paths); when the paths
+are too many it shows the backprop recurrence instead: dL/dnode = sum over
+consumers of dL/dconsumer · ∂consumer/∂node.
+
+Notation: `d` for totals (what the chain rule adds up), `∂` for a node's
+local derivative, so `dL/dw3 = ∂L/∂yhat · ∂yhat/∂z_out · ∂z_out/∂w3`.
+Local derivatives print with the variable differentiated first, then the
+others in the order the file writes them (`∂L/∂yhat = yhat - y`).
 """
 from __future__ import annotations
 
@@ -51,15 +56,66 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
     return result
 
 
+def local(consumer: str, producer: str) -> str:
+    """The local derivative's symbol: ∂consumer/∂producer."""
+    return f"∂{consumer}/∂{producer}"
+
+
+def total(root: str, name: str) -> str:
+    """A total derivative's symbol: droot/dname."""
+    return f"d{root}/d{name}"
+
+
+def _g(value: float, digits: int) -> str:
+    """A number with `digits` significant digits, never a negative zero."""
+    shown = f"{value + 0.0:.{digits}g}"
+    return shown[1:] if shown.startswith("-") and float(shown) == 0 else shown
+
+
+def reading_order(graph, cid: int, named_ids: dict[int, str]) -> list[str]:
+    """The named values a node's expression uses, in the order it reads (pre-order,
+    iterative; a named value is a leaf)."""
+    order: list[str] = []
+    stack, seen = [cid], set()
+    while stack:
+        i = stack.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        if i != cid and i in named_ids:
+            order.append(named_ids[i])
+            continue
+        stack.extend(reversed(graph.nodes[i].args))
+    return order
+
+
+def _written_order(d, written: list[str], symbolic) -> dict[str, int]:
+    """The order a local derivative prints in: the file's, except that a sum starts with
+    a positive term where it has one (∂L/∂yhat = yhat - y, as students write it, not
+    -y + yhat; ∂L/∂b = a + 2*b stays as written)."""
+    order = {name: rank for rank, name in enumerate(written)}
+    if not d.is_Add:
+        return order
+    terms = symbolic.ExpressionPrinter(order)._as_ordered_terms(d)
+    if not terms[0].could_extract_minus_sign():
+        return order
+    first = next((t for t in terms if not t.could_extract_minus_sign()), None)
+    if first is None or not first.free_symbols:
+        return order
+    lead = min((s.name for s in first.free_symbols), key=lambda n: order.get(n, len(order)))
+    return {lead: -1, **{n: r for n, r in order.items() if n != lead}}
+
+
 def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]],
-                     budget: float = EDGE_BUDGET) -> dict[tuple[str, str], str]:
-    """Local derivatives as text in the file's names (within a time budget)."""
+                     budget: float = EDGE_BUDGET) -> dict[tuple[str, str], tuple]:
+    """Local derivatives in the file's names (within a time budget): per edge the text,
+    the SymPy expression and the term order it prints in."""
     if sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
         return {}
     from gradcli import symbolic
 
     named_ids = {nid: name for name, nid in ids.items()}
-    out: dict[tuple[str, str], str] = {}
+    out: dict[tuple[str, str], tuple] = {}
     deadline = time.monotonic() + budget
     try:
         with symbolic.time_limit(budget):
@@ -73,14 +129,16 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
                 if type(expr).__name__ == "ndarray":
                     continue
                 own = symbolic.symbol(consumer)
+                written = reading_order(spec.graph, cid, named_ids)
                 for p in producers:
                     if ids[p] == cid:  # an alias (`y: z`) is the same value
-                        out[(consumer, p)] = "1"
+                        out[(consumer, p)] = ("1", None, None)
                         continue
                     d = expr.diff(symbolic.symbol(p))
                     if expr.free_symbols and not expr.is_Symbol:
                         d = d.xreplace({expr: own})
-                    out[(consumer, p)] = symbolic.to_text(d)
+                    order = _written_order(d, written, symbolic)
+                    out[(consumer, p)] = (symbolic.to_text(d, order), d, order)
     except symbolic.SymbolicTimeout:
         pass
     return out
@@ -163,8 +221,9 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
             for consumer, producer in zip(path, path[1:]):
                 value = numbers.get((consumer, producer), 0.0)
                 product *= value
-                factors.append(LedgerFactor(f"d{consumer}/d{producer}",
-                                            texts.get((consumer, producer)), value))
+                shown, sym, order = texts.get((consumer, producer), (None, None, None))
+                factors.append(LedgerFactor(local(consumer, producer), shown, value,
+                                            consumer, producer, sym, order))
             p.chain.append(LedgerPath(path, factors, product))
     inputs = set(spec.inputs)
     order = shape.get(("order",), lambda: _consumers_in_order(root, uses))
@@ -207,26 +266,29 @@ def _recurrence(root: str, order: list[tuple[str, list[str]]], adjoint: dict[str
     for name, consumers in order:
         if name == root:
             continue
-        terms = [RecurrenceTerm(c, adjoint.get(c), numbers.get((c, name)), texts.get((c, name)))
-                 for c in consumers if adjoint.get(c) is not None]
+        terms = []
+        for c in consumers:
+            if adjoint.get(c) is None:
+                continue
+            shown, sym, order = texts.get((c, name), (None, None, None))
+            terms.append(RecurrenceTerm(c, adjoint.get(c), numbers.get((c, name)), shown,
+                                        sym, order))
         rows.append(RecurrenceRow(name, adjoint.get(name), terms))
     return rows
 
 
 def chain_line(chain: list[LedgerPath], param: str, root: str, digits: int = 4) -> str:
-    """dL/dw3 = dL/dyhat · dyhat/dz_out · dz_out/dw3 = (-0.1649)(0.1378)(0.7503) = -0.01704"""
-    parts = []
-    for path in chain:
-        names = " · ".join(f.edge for f in path.factors)
-        nums = "".join(f"({f.value:.{digits}g})" for f in path.factors)
-        parts.append((names, nums, path.product))
-    lhs = f"d{root}/d{param}"
-    if len(chain) == 1 and len(chain[0].factors) == 1:  # a direct edge: nothing to chain
-        return f"{lhs} = {chain[0].product:.{digits}g}"
-    if len(parts) == 1:
-        names, nums, prod = parts[0]
-        return f"{lhs} = {names} = {nums} = {prod:.{digits}g}"
-    names = " + ".join(p[0] for p in parts)
-    nums = " + ".join(p[1] for p in parts)
-    total = sum(p[2] for p in parts)
-    return f"{lhs} = {names} = {nums} = {total:.{digits}g}"
+    """dL/dw3 = ∂L/∂yhat · ∂yhat/∂z_out · ∂z_out/∂w3 = (-0.1649)(0.1377)(0.7503) = -0.01704
+
+    (`gradcli.render` typesets the same equation from the same data.)"""
+    lhs = total(root, param)
+    names = " + ".join(" · ".join(f.edge for f in path.factors) for path in chain)
+    total_value = _g(sum(path.product for path in chain), digits)
+    if all(len(path.factors) == 1 for path in chain):  # direct edges: nothing to multiply
+        if len(chain) == 1:
+            return f"{lhs} = {names} = {total_value}"
+        nums = " + ".join(_g(path.product, digits) for path in chain)
+        return f"{lhs} = {names} = {nums} = {total_value}"
+    nums = " + ".join("".join(f"({_g(f.value, digits)})" for f in path.factors)
+                      for path in chain)
+    return f"{lhs} = {names} = {nums} = {total_value}"

@@ -47,6 +47,8 @@ class DeriveReport:
     notes: list[Any] = field(default_factory=list)  # messages (i18n.Msg)
     #: variable -> reading position: sums print in the order the user wrote
     order: dict[str, int] = field(default_factory=dict, repr=False)
+    #: the expression in SymPy (None: symbolic work skipped), for typesetting
+    function: Any = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         rows = []
@@ -113,14 +115,20 @@ def _plain_array(a: Any) -> Any:
 
 @dataclass
 class LedgerFactor:
-    """One edge of a chain-rule path: d consumer / d producer."""
+    """One edge of a chain-rule path: the local derivative ∂consumer/∂producer."""
 
-    edge: str  # "dyhat/dz_out"
+    edge: str  # "∂yhat/∂z_out"
     expr: str | None  # the local derivative in the file's names, where SymPy gave it
     value: float
+    consumer: str = ""
+    producer: str = ""
+    #: the SymPy form of `expr` and the term order it prints in (for typesetting)
+    sym: Any = field(default=None, repr=False, compare=False)
+    order: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"edge": self.edge, "expr": self.expr, "value": _plain(self.value)}
+        return {"edge": self.edge, "expr": self.expr, "value": _plain(self.value),
+                "consumer": self.consumer, "producer": self.producer}
 
 
 @dataclass
@@ -138,12 +146,14 @@ class LedgerPath:
 
 @dataclass
 class RecurrenceTerm:
-    """dL/dconsumer · dconsumer/dnode, one consumer of a node."""
+    """dL/dconsumer · ∂consumer/∂node, one consumer of a node."""
 
     consumer: str
     upstream: Any  # dL/dconsumer
-    local: Any  # dconsumer/dnode (None for tensors: a Jacobian)
+    local: Any  # ∂consumer/∂node (None for tensors: a Jacobian)
     expr: str | None
+    sym: Any = field(default=None, repr=False, compare=False)  # SymPy form of `expr`
+    order: Any = field(default=None, repr=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         return {"consumer": self.consumer, "upstream": _plain(self.upstream),
@@ -152,7 +162,7 @@ class RecurrenceTerm:
 
 @dataclass
 class RecurrenceRow:
-    """dL/dnode = Σ over consumers of dL/dconsumer · dconsumer/dnode."""
+    """dL/dnode = Σ over consumers of dL/dconsumer · ∂consumer/∂node."""
 
     node: str
     value: Any

@@ -80,6 +80,8 @@ _PATHISH = re.compile(r"\S*[/\\]\S*|\S+\.(?:py|ya?ml|mo|po|svg|html|json)\b|(?<!
 _PYTHON_ERROR = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning): .*")
 #: A word: letters only, not touching code punctuation or digits on either side.
 _WORD = re.compile(r"(?<![\w.(/*=^-])[A-Za-z][A-Za-z]+(?![\w(./*=^-])")
+#: A ```mermaid fenced block of a markdown report: code, not prose.
+_MERMAID_BLOCK = re.compile(r"^```mermaid\n.*?^```$", re.M | re.S)
 #: The unchanged `error: <where>: ` prefix (where may be `column 4`).
 _ERROR_PREFIX = re.compile(r"^\s*error: .+?: ")
 
@@ -90,6 +92,7 @@ def english_lines(output: str, names: set[str] = frozenset(), vocab: set[str] | 
     vocab = vocabulary() if vocab is None else vocab
     allowed = ALLOWED | _function_names() | _parameter_names() | set(names)
     bad = []
+    output = _MERMAID_BLOCK.sub("", output)  # diagram code (Mermaid keywords), not words
     for line in output.splitlines():
         plain = _ERROR_PREFIX.sub(" ", line)
         plain = _PATHISH.sub(" ", _MARKUP.sub(" ", _PYTHON_ERROR.sub(" ", plain)))

@@ -145,7 +145,7 @@ def test_missing_sigmoid_derivative_in_the_121_net_names_the_chain_factor():
     assert sorted(n for n, u in user.items() if not u["ok"]) == ["b1", "w1"]
     for name in ("w1", "b1"):
         assert user[name]["diagnosis"].startswith(
-            "matches the chain with one factor left out: missing da_h1/dz_h1")
+            "matches the chain with one factor left out: missing ∂a_h1/∂z_h1")
     a_h1 = sigmoid(1.1)
     assert user["w1"]["value"] == pytest.approx(user["w1"]["expected"] / (a_h1 * (1 - a_h1)),
                                                 rel=1e-12)

@@ -99,12 +99,15 @@ def test_121_ledger_chain_for_w3(net121):
     path = chain[0]
     assert path["path"] == ["L", "yhat", "z_out", "w3"]
     edges = [f["edge"] for f in path["factors"]]
-    assert edges == ["dL/dyhat", "dyhat/dz_out", "dz_out/dw3"]
+    assert edges == ["∂L/∂yhat", "∂yhat/∂z_out", "∂z_out/∂w3"]
+    assert [(f["consumer"], f["producer"]) for f in path["factors"]] == [
+        ("L", "yhat"), ("yhat", "z_out"), ("z_out", "w3")]
     values = [round(f["value"], 4) for f in path["factors"]]
     assert values == [-0.1649, 0.1377, 0.7503]
     exprs = {f["edge"]: f["expr"] for f in path["factors"]}
-    assert exprs["dyhat/dz_out"] == "yhat*(1 - yhat)"
-    assert exprs["dz_out/dw3"] == "a_h1"
+    assert exprs["∂yhat/∂z_out"] == "yhat*(1 - yhat)"
+    assert exprs["∂L/∂yhat"] == "yhat - y"  # the variable differentiated first
+    assert exprs["∂z_out/∂w3"] == "a_h1"
     assert path["product"] == pytest.approx(DL_DW3, rel=1e-12)
     # w1 goes back through the hidden unit: five factors
     w1_chain = param(net121, "w1")["chain"]
@@ -115,8 +118,8 @@ def test_121_ledger_in_text_output():
     result = cli(SIGMOID_121)
     assert result.exit_code == 0
     out = result.stdout
-    assert "dyhat/dz_out = yhat*(1 - yhat)" in out
-    assert "dL/dw3 = dL/dyhat · dyhat/dz_out · dz_out/dw3 = (-0.1649)(0.1377)(0.7503)" in out
+    assert "∂yhat/∂z_out = yhat*(1 - yhat)" in out
+    assert "dL/dw3 = ∂L/∂yhat · ∂yhat/∂z_out · ∂z_out/∂w3 = (-0.1649)(0.1377)(0.7503)" in out
 
 
 def test_121_descent_step(net121):
@@ -254,7 +257,7 @@ def test_sign_flipped(tmp_path):
     assert not entry["ok"]
     assert entry["actual"] == pytest.approx(DL_DW3)
     assert "sign" in entry["diagnosis"]
-    assert "dL/dyhat · dyhat/dz_out · dz_out/dw3" in entry["ledger"]
+    assert "∂L/∂yhat · ∂yhat/∂z_out · ∂z_out/∂w3" in entry["ledger"]
 
 
 def test_factor_of_two(tmp_path):
@@ -268,7 +271,7 @@ def test_missing_chain_factor(tmp_path):
     code, report = graded(tmp_path, f"  grad.w3: {wrong:.5f}\n")
     assert code == 1
     diagnosis = expect_entry(report, "grad.w3")["diagnosis"]
-    assert "dyhat/dz_out" in diagnosis
+    assert "∂yhat/∂z_out" in diagnosis
     assert "left out" in diagnosis
 
 
@@ -338,7 +341,7 @@ def test_markdown_format():
     assert "### Gradients" in out and "| w3 |" in out
     assert "0.8350946755" in out
     assert "-0.01703793375" in out
-    assert "dL/dw3 = dL/dyhat · dyhat/dz_out · dz_out/dw3" in out
+    assert "dL/dw3 = ∂L/∂yhat · ∂yhat/∂z_out · ∂z_out/∂w3" in out
     assert "0.8085189669" in out  # the update table
 
 
@@ -347,7 +350,7 @@ def test_latex_format():
     assert result.exit_code == 0
     out = result.stdout
     assert r"\begin{tabular}" in out and r"\end{align*}" in out
-    assert r"\frac{\partial L}{\partial w3}" in out
+    assert r"\frac{\mathrm{d}L}{\mathrm{d}w_{3}}" in out  # a total: d; local factors: ∂
     assert "0.8350946755" in out
     assert "-0.01703793375" in out
 
@@ -396,7 +399,7 @@ def test_recurrence_when_paths_exceed_cap(tmp_path):
     text = cli(path).stdout
     assert "too many paths" in text
     assert "Backprop recurrence" in text
-    assert "dn6/dn3 = dn6/ds4 · ds4/dn3 + dn6/dc4 · dc4/dn3" in text
+    assert "dn6/dn3 = dn6/ds4 · ∂s4/∂n3 + dn6/dc4 · ∂c4/∂n3" in text
 
 
 def test_few_paths_listed(tmp_path):
@@ -415,8 +418,8 @@ def test_recurrence_flag():
     assert result.exit_code == 0
     out = result.stdout
     assert "Backprop recurrence" in out
-    assert "dL/dz_out = dL/dyhat · dyhat/dz_out" in out
-    assert "dL/da_h1 = dL/dz_out · dz_out/da_h1" in out
+    assert "dL/dz_out = dL/dyhat · ∂yhat/∂z_out" in out
+    assert "dL/da_h1 = dL/dz_out · ∂z_out/∂a_h1" in out
 
 
 def test_wrong_loss_explained_by_wrong_yhat(tmp_path):
@@ -444,9 +447,9 @@ def test_lr_from_command_line_is_used_for_diagnosis(tmp_path):
 def test_latex_has_update_and_expressions():
     result = cli(SIGMOID_121, "--format", "latex", "--lr", "0.5")
     assert result.exit_code == 0
-    assert r"\texttt{sigmoid(z\_out)}" in result.stdout
+    assert r"\texttt{sigmoid(\allowbreak{}z\_out)}" in result.stdout
     assert "0.8085189669" in result.stdout  # w3 after one step
-    assert r"\eta = 0.5" in result.stdout
+    assert "One gradient-descent step (lr = 0.5)" in result.stdout
 
 
 def test_exact_path_count_in_json(tmp_path):

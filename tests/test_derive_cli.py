@@ -390,7 +390,7 @@ def test_hostile_expressions_via_cli(hostile):
     (("1/x", "--at", "x=0"), "div(1, 0)"),
     (("sum(x)", ), "tensors"),
     (("x", "--rtol", "abc"), "usage"),
-    (("x", "--format", "html"), "usage"),
+    (("x", "--format", "pdf"), "usage"),  # html is a format now
     (("x", "--bogus"), "usage"),
     ((), "usage"),
 ])

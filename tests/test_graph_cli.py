@@ -199,7 +199,6 @@ def test_graph_refuses_hostile_expressions_as_derive_does(hostile):
     (["x**2", "--at", "x=nan"], "--at x"),
     (["x**2", "--at", "x"], "--at"),
     (["log(x)", "--at", "x=-1"], "column 1"),
-    (["sqrt(x)", "--at", "x=0"], "column 1"),  # the derivative is infinite
     (["sum(x)", "--at", "x=1"], "column 1"),  # tensor functions: derive refuses them
     (["x", "--layout", "neato"], "--layout"),
     (["x", "--format", "png"], "--format"),
@@ -213,6 +212,22 @@ def test_bad_options_and_points(args, where):
     if args[0] in ("x**2", "log(x)", "sum(x)") and args[1] == "--at":
         derived = gradcli("derive", *args, "--no-steps", "--timeout", "0")
         assert line == error_line(derived)
+
+
+def test_gradient_undefined_at_the_point_is_drawn():
+    """sqrt(x) at x = 0 has a value and no derivative: derive reports the derivative
+    undefined for x (exit 0), and graph draws it so, instead of refusing."""
+    derived = gradcli("derive", "sqrt(x)*y + y", "--at", "x=0,y=2", "--json", "--no-steps")
+    assert derived.code == 0
+    drawn = gradcli("graph", "sqrt(x)*y + y", "--at", "x=0,y=2", "--format", "mermaid")
+    assert drawn.code == 0, drawn.err
+    out = drawn.out
+    assert "the gradient is undefined here: the derivative of sqrt(0) divides by zero" in out
+    assert '["<b>x</b><br/>variable<br/>value 0<br/>grad undefined"]' in out
+    # y's gradient is still there: df/dy = sqrt(0) + 1 = 1; sqrt's own is y = 2
+    assert '["<b>y</b><br/>variable<br/>value 2<br/>grad 1"]' in out
+    assert "value 0<br/>grad 2" in out
+    assert gradcli("graph", "sqrt(x)", "--at", "x=0", "--format", "svg").code == 0
 
 
 def test_layout_dot_without_graphviz_is_refused(monkeypatch):

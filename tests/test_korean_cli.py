@@ -25,7 +25,6 @@ COMMANDS = ("derive", "check", "check-code", "graph", "train")
 #: derive's and check's tables and headings are written by gradcli/render.py, which
 #: does not yet put all of its words through gradcli.i18n (being reshaped into the
 #: render/ package); remove this mark once it does (the test then passes: strict).
-RENDER_PENDING = pytest.mark.xfail(strict=True, reason="render.py: words not through i18n yet")
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +155,8 @@ def test_bare_gradcli_prints_korean_help_and_exit_2(vocab):
     (["derive", "x", "--rtol", "abc"],
      "'--rtol'의 값이 올바르지 않습니다: 'abc'은(는) 올바른 float 값이 아닙니다."),
     (["derive", "x", "--format", "pdf"],
-     "'--format'의 값이 올바르지 않습니다: 'pdf'은(는) 'text', 'markdown', 'latex' 중 하나가 "
-     "아닙니다."),
+     "'--format'의 값이 올바르지 않습니다: 'pdf'은(는) 'text', 'markdown', 'latex', 'html' 중 "
+     "하나가 아닙니다."),
     (["trian"], "그런 명령이 없습니다: 'trian'. 혹시 'train'을(를) 쓰려고 했나요?"),
     (["check", "--qqqq", "a.yaml"], "그런 옵션이 없습니다: --qqqq"),
     (["train", "x", "--lr"], "옵션 '--lr'에는 값이 필요합니다."),
@@ -209,8 +208,7 @@ def test_caret_stands_under_the_character_after_korean_names():
 @pytest.mark.parametrize("argv", [
     ["(x**2+1)**3"], ["sigmoid(w*x+b)", "--wrt", "w"], ["relu(x)**3 + sign(x)"],
     ["a**n"], ["(x**2+1)**3", "--format", "markdown"],
-    pytest.param(["(x**2+1)**3", "--at", "x=2"], marks=RENDER_PENDING),
-    pytest.param(["sigmoid(w*x+b)", "--at", "x=2,w=0.5,b=0.1"], marks=RENDER_PENDING),
+    ["(x**2+1)**3", "--at", "x=2"], ["sigmoid(w*x+b)", "--at", "x=2,w=0.5,b=0.1"],
 ])
 def test_derive_output_is_all_korean(argv, vocab):
     code, out, err = run("derive", *argv)
@@ -218,7 +216,6 @@ def test_derive_output_is_all_korean(argv, vocab):
     assert english_lines(out + err, vocab=vocab) == []
 
 
-@RENDER_PENDING
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.name)
 def test_check_output_is_all_korean(spec, vocab):
     code, out, err = run("check", rel(spec), "--timeout", "0", "--lr", "0.1")

@@ -55,9 +55,12 @@ def validate(batch: BatchSettings) -> None:
 
 # ------------------------------------------------------------------ check ---
 def run_check(files: list[str], settings, batch: BatchSettings,
-              render_report: Callable[[Any], None]) -> int:
+              render_report: Callable[[Any], None],
+              on_error: Callable[[Outcome], None] | None = None,
+              finish: Callable[[], None] | None = None) -> int:
     """`gradcli check FILE...`: `settings` are tasks.CheckSettings; `render_report`
-    prints one CheckReport's tables (text output)."""
+    prints one CheckReport (text and markdown at once; LaTeX and HTML collect the
+    reports and `finish` prints the one document); `on_error` sees an unusable file."""
     import dataclasses
 
     from gradcli.batch import tasks
@@ -79,6 +82,8 @@ def run_check(files: list[str], settings, batch: BatchSettings,
             print(outcome.error, file=sys.stderr)
             if batch.as_json and not batch.summary_only:
                 _write(error_json(outcome) + "\n")
+            elif on_error is not None and not batch.summary_only:
+                on_error(outcome)
         elif batch.summary_only:
             return
         elif batch.as_json:
@@ -86,7 +91,8 @@ def run_check(files: list[str], settings, batch: BatchSettings,
         else:
             render_report(outcome.report)
 
-    return drive(outcomes, len(files), emit, Summary("check"), batch)
+    done = finish if not (batch.as_json or batch.summary_only) else None
+    return drive(outcomes, len(files), emit, Summary("check"), batch, done)
 
 
 def _in_process(files: list[str], task, settings) -> Iterator[tuple[int, Outcome]]:
@@ -160,8 +166,9 @@ def _children(files: list[str], options, jobs: int) -> Iterator[tuple[int, Any]]
 
 # ------------------------------------------------------------------ drive ---
 def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
-          emit: Callable[[Outcome], None], summary: Summary, batch: BatchSettings) -> int:
-    """Print every outcome (in order unless --unordered), then the summary."""
+          emit: Callable[[Outcome], None], summary: Summary, batch: BatchSettings,
+          finish: Callable[[], None] | None = None) -> int:
+    """Print every outcome (in order unless --unordered), `finish()`, then the summary."""
     bar = ProgressBar(total)
     stdout_tty = _isatty(sys.stdout)
     rows: dict[int, Any] = {}
@@ -201,6 +208,12 @@ def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
             for index in sorted(waiting):
                 show(index, waiting[index])
         summary.rows = [rows[i] for i in sorted(rows)]
+        if not closed and finish is not None:
+            try:
+                finish()
+            except GradcliError as exc:
+                print(exc.line(), file=sys.stderr)
+                state["worst"] = max(state["worst"], 2)
         if not closed:
             _print_summary(summary, batch)
     except BrokenPipeError:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gradcli.errors import GradcliError, LimitError
-from gradcli.i18n import M
+from gradcli.i18n import M, _
 from gradcli.pictures import adapter
 from gradcli.pictures.labels import (clip, constant_text, number, operation_text,
                                      shape_text, subexpressions, value_text)
@@ -47,6 +47,7 @@ class Evaluated:
     adjoint: list | None = None
     notes: list[Any] = field(default_factory=list)
     expression: bool = False  # a command-line expression: its variables are differentiated
+    undefined: set[int] = field(default_factory=set)  # gradients undefined at the point
 
 
 # ------------------------------------------------------------ entry points ---
@@ -79,35 +80,87 @@ def from_expression(text: str, at: list[str] | None = None,
     ids = {g.variables[n]: float(v) for n, v in bindings.items()}
     try:
         ev.values = engine.forward(g, ids, root, point)
-        ev.adjoint = engine.backward(g, ev.values, root, list(ev.params), point=point).adjoint
     except GradcliError as exc:  # point at the operation, as derive does
-        if exc.where and str(exc.where).startswith("column ") and not exc.detail \
-                and "\n" not in text and len(text) <= 200:
-            col = int(str(exc.where).split()[1])
-            exc.detail = f"  {text}\n  {' ' * (col - 1)}^"
+        _caret(exc, text)
         raise
+    try:
+        ev.adjoint = engine.backward(g, ev.values, root, list(ev.params), point=point).adjoint
+    except engine.EngineError as exc:
+        # the function has a value here but a derivative does not (sqrt at 0): derive
+        # reports it for that variable alone, and the picture shows it undefined
+        ev.adjoint, ev.undefined = tolerant_adjoint(engine, g, ev.values, root, ev.params)
+        ev.notes.append(M("the gradient is undefined here: {why}", why=exc.what))
     return assemble(ev)
+
+
+def _caret(exc: GradcliError, text: str) -> None:
+    """An error at a column of a one-line expression gets the caret line."""
+    if exc.where and str(exc.where).startswith("column ") and not exc.detail \
+            and "\n" not in text and len(text) <= 200:
+        col = int(str(exc.where).split()[1])
+        exc.detail = f"  {text}\n  {' ' * (col - 1)}^"
+
+
+def tolerant_adjoint(engine: Any, g: Any, values: list, root: int,
+                     params: set[int]) -> tuple[list, set[int]]:
+    """The backward pass, where a local derivative that does not exist (an exception,
+    or not finite) makes its argument's gradient undefined, and everything upstream
+    of it, instead of ending the pass: (adjoints, undefined node ids)."""
+    import math
+
+    from gradcli.ops import OPS
+
+    needs = g.depends_on(params, root)
+    adjoint: list[Any] = [None] * (root + 1)
+    adjoint[root] = 1.0
+    undefined: set[int] = set()
+    for i in range(root, -1, -1):
+        node = g.nodes[i]
+        if not node.args or (adjoint[i] is None and i not in undefined):
+            continue
+        args = [values[a] for a in node.args]
+        for k, a in enumerate(node.args):
+            if not needs[a] or a in undefined:
+                continue
+            if i in undefined:
+                undefined.add(a)
+                continue
+            try:
+                part = engine.unbroadcast(OPS[node.op].vjp[k](adjoint[i], values[i], *args),
+                                          args[k])
+                finite = math.isfinite(part) if isinstance(part, float) else \
+                    bool(__import__("numpy").isfinite(part).all())
+            except (ArithmeticError, ValueError):
+                finite = False
+            if not finite:
+                undefined.add(a)
+                adjoint[a] = None
+                continue
+            adjoint[a] = part if adjoint[a] is None else adjoint[a] + part
+    return adjoint, undefined
 
 
 def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) -> Picture:
     """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers."""
     spec = adapter.load_spec(path)
-    g = spec.graph
-    last = max([spec.loss, *spec.named.values()])
-    names: dict[int, list[str]] = {}
-    for name, nid in spec.named.items():
-        names.setdefault(nid, []).append(name)
-    if spec.loss_name not in names.get(spec.loss, []):
-        names.setdefault(spec.loss, []).append(spec.loss_name)
-    ev = Evaluated(g, spec.loss, last, spec.loss_name, path, names,
-                   params=set(spec.params.values()), inputs=set(spec.inputs.values()))
-    _check_size(ev, max_boxes, path)
     report = None
     if check or (check is None and spec.expect):
+        _check_size(_evaluated(spec, path), max_boxes, path)  # before the check's work
         report = adapter.run_check(spec)  # refuses what check refuses, the same way
+    return from_loaded(spec, report, max_boxes, path)
+
+
+def from_loaded(spec: Any, report: Any = None, max_boxes: int = MAX_BOXES,
+                title: str | None = None) -> Picture:
+    """A loaded spec, marked from a CheckReport already computed (`gradcli check
+    --format html` draws what it checked without checking twice)."""
+    path = title or spec.file
+    ev = _evaluated(spec, path)
+    _check_size(ev, max_boxes, path)
+    g = spec.graph
     engine = adapter.engine()
     try:
-        ev.values = engine.forward(g, spec.bindings, last, point=adapter.point_text(spec))
+        ev.values = engine.forward(g, spec.bindings, ev.last, point=adapter.point_text(spec))
         if not isinstance(ev.values[spec.loss], float):
             raise GradcliError(M("the loss must be a scalar, but it has shape {shape} "
                                  "(use sum() or mean())",
@@ -120,6 +173,18 @@ def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) 
     if report is not None:
         mark(picture, ev, spec, report)
     return picture
+
+
+def _evaluated(spec: Any, path: str) -> Evaluated:
+    g = spec.graph
+    last = max([spec.loss, *spec.named.values()])
+    names: dict[int, list[str]] = {}
+    for name, nid in spec.named.items():
+        names.setdefault(nid, []).append(name)
+    if spec.loss_name not in names.get(spec.loss, []):
+        names.setdefault(spec.loss, []).append(spec.loss_name)
+    return Evaluated(g, spec.loss, last, spec.loss_name, path, names,
+                     params=set(spec.params.values()), inputs=set(spec.inputs.values()))
 
 
 # ------------------------------------------------------------------ sizing ---
@@ -202,7 +267,9 @@ def _box(ev: Evaluated, i: int, name: str, shown: set[int], depends: bytearray) 
         v = ev.values[i]
         value, shape = value_text(v), shape_text(v)
         adj = ev.adjoint[i] if i <= ev.root else None
-        if adj is not None:
+        if i in ev.undefined:
+            gradient = _("undefined")
+        elif adj is not None:
             gradient = value_text(adj)
         elif depends[i]:
             gradient = "0"  # the output does not depend on this value

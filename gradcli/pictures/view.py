@@ -79,7 +79,7 @@ def legend(picture: Picture) -> list[tuple[str, Style]]:
 
 
 def legend_note(picture: Picture) -> str:
-    return _("grad = ∂{output}/∂(box); edge label = local derivative ∂(head)/∂(tail)",
+    return _("grad = d{output}/d(box); edge label = local derivative ∂(head)/∂(tail)",
              output=picture.output)
 
 

@@ -37,6 +37,7 @@ class TrainOptions:
     as_json: bool = False
     save: str | None = None
     max_memory: str | None = None
+    fmt: str = "text"  # text (tables and a terminal plot) or html (a page with a chart)
 
 
 def parse_size(text: str, option: str = "--max-memory") -> int:
@@ -130,7 +131,11 @@ def run(opts: TrainOptions, emit_json: Callable[[dict], None]) -> int:
         from gradcli.train import save
 
         saved = save.write(problem, results[0], opts.save)
-    if not opts.as_json:
+    if not opts.as_json and opts.fmt == "html":
+        from gradcli.render.train_view import train_html
+
+        sys.stdout.write(train_html(problem, results, opts, saved=saved))
+    elif not opts.as_json:
         from gradcli.train import show
 
         show.report(problem, results, opts, saved=saved)

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from gradcli.i18n import N_, Msg, english, text
+from gradcli.i18n import N_, NP_, Msg, english, text
 
 #: The labelled lines under a check in `str()`.
 _LABELS = (("diagnosis", N_("diagnosis")), ("error", N_("error")), ("note", N_("note")),
@@ -19,15 +19,17 @@ _LABELS = (("diagnosis", N_("diagnosis")), ("error", N_("error")), ("note", N_("
 
 KINDS = ("value", "layer", "loss", "function", "pair")
 #: How each kind is named in human output (JSON keeps the English kind).
-KIND_WORDS = {"value": N_("value"), "layer": N_("layer"), "loss": N_("loss"),
-              "function": N_("function"), "pair": N_("pair")}
+#: In the context "kind": "value" here is a Value class, not a number.
+KIND_WORDS = {"value": NP_("kind", "value"), "layer": NP_("kind", "layer"),
+              "loss": NP_("kind", "loss"), "function": NP_("kind", "function"),
+              "pair": NP_("kind", "pair")}
 
 
 def kind_word(kind: str) -> str:
     """`kind` in the current language."""
-    from gradcli.i18n import _
+    from gradcli.i18n import pgettext
 
-    return _(KIND_WORDS[kind]) if kind in KIND_WORDS else kind
+    return pgettext("kind", KIND_WORDS[kind]) if kind in KIND_WORDS else kind
 
 
 def _num(value: Any) -> Any:
