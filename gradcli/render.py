@@ -99,8 +99,32 @@ def _derivative(r) -> str:
     return f"{shown} = {r.factored}" if r.factored else shown
 
 
+def answer_lines(row) -> list[str]:
+    """The student's --answer for one derivative: the verdict, and for a wrong one
+    the counterexample and the diagnosis (empty without an answer)."""
+    a = getattr(row, "answer", None)
+    if a is None:
+        return []
+    if a.equivalent:
+        how = _("symbolic: the difference simplifies to 0") if a.method == "symbolic" else \
+            _("numeric: equal at {points} random points, seed {seed}", points=a.points,
+              seed=a.seed)
+        return [_("your answer {given}: right ({how})", given=a.given, how=how)]
+    lines = [_("your answer {given}: WRONG (random points, seed {seed})", given=a.given,
+               seed=a.seed)]
+    c = a.counterexample
+    if c:
+        point = ", ".join(f"{k} = {num(v)}" for k, v in c["at"].items())
+        lines.append(_("  at {point}: the derivative is {expected}, your answer gives "
+                       "{given}", point=point, expected=num(c["expected"]),
+                       given=num(c["given"])))
+    if a.diagnosis:
+        lines.append(_("  diagnosis: {diagnosis}", diagnosis=text(a.diagnosis)))
+    return lines
+
+
 def _verdict(report: DeriveReport) -> str:
-    if not report.ok:
+    if not all(r.ok for r in report.gradient):
         return _("the methods DISAGREE")
     if any(r.kink for r in report.gradient):
         return _("ok (at a kink the methods need not agree; see the note)")
@@ -129,6 +153,8 @@ def derive_text(report: DeriveReport) -> None:
     for r in report.gradient:
         console.print()
         console.print(Text(_derivative(r), style="bold cyan"))
+        for line in answer_lines(r):
+            console.print(Text("  " + line, style="green" if r.answer.equivalent else "red"))
         if r.note and not r.kink:
             console.print(Text("  " + _("note: {note}", note=text(r.note)), style="yellow"))
         e = by_var.get(r.wrt)
@@ -167,6 +193,7 @@ def derive_markdown(report: DeriveReport) -> str:
     by_var = {e.wrt: e for e in report.steps}
     for r in report.gradient:
         out += [f"### ∂f/∂{r.wrt}", "", f"`{_derivative(r)}`", ""]
+        out += [f"> {line.strip()}" for line in answer_lines(r)] + ([""] if r.answer else [])
         if r.note:
             out += [f"> {text(r.note)}", ""]
         e = by_var.get(r.wrt)
@@ -205,6 +232,7 @@ def derive_latex(report: DeriveReport) -> str:
         else:
             shown = r.latex or rf"\text{{{explaining.latex_escape(_('skipped'))}}}"
             out.append(rf"\[ {lhs} = {shown} \]")
+        out += [explaining.latex_escape(line.strip()) + "\n" for line in answer_lines(r)]
         e = by_var.get(r.wrt)
         if e is None:
             continue

@@ -33,6 +33,26 @@ class DerivativeRow:
     factored_expr: Any = field(default=None, repr=False)
     evaluated: bool = False  # --at bound every variable: the values were asked for
     undefined: bool = False  # the derivative has no value at the point (the function has)
+    answer: "AnswerResult | None" = None  # the student's --answer for this variable
+
+
+@dataclass
+class AnswerResult:
+    """A student's derivative (`derive --answer`) checked against the true one."""
+
+    given: str  # the answer as written (VAR= and a dy/dx = prefix removed)
+    equivalent: bool
+    method: str  # "symbolic" (the difference simplified to 0) or "numeric" (points)
+    diagnosis: Any = None  # Msg, where one explains the answer at every point
+    #: {"at": {var: value}, "expected": float, "given": float} for a wrong answer
+    counterexample: dict[str, Any] | None = None
+    seed: int = 0  # of the random points
+    points: int = 0  # random points compared (0: decided symbolically)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"given": self.given, "equivalent": self.equivalent, "method": self.method,
+                "diagnosis": english(self.diagnosis), "counterexample": self.counterexample,
+                "seed": self.seed, "points": self.points}
 
 
 @dataclass
@@ -58,6 +78,8 @@ class DeriveReport:
                             numeric_error=row.numeric_error, rel_error=row.rel_error,
                             band=row.band)
             item.update(ok=row.ok, kink=row.kink, note=english(row.note))
+            if row.answer is not None:
+                item["answer"] = row.answer.to_json()
             rows.append(item)
         return {"expression": self.expression, "at": self.at, "gradient": rows,
                 "steps": [_explanation_json(e) for e in self.steps], "ok": self.ok,
