@@ -343,7 +343,7 @@ def _recurrence_lines(report) -> list[str]:
 
 
 def _expect_rows(report) -> list[list[str]]:
-    return [[e.name, tensor(e.expected), tensor(e.actual),
+    return [[e.name, expected_text(e), tensor(e.actual),
              "ok" if e.ok else "WRONG", text(e.diagnosis)] for e in report.expect]
 
 
@@ -353,6 +353,33 @@ def _update_rows(report) -> list[list[str]]:
 
 LAYER_HEADERS = ["layer", "delta_k = dL/dz_k", "delta_k", "dW_k = delta_kᵀ @ a_(k-1)",
                  "db_k = Σ_batch delta_k"]
+
+
+def layer_headers(report) -> list[str]:
+    """The per-layer table's headers, with dW_k's formula in the file's layout."""
+    if getattr(report, "weight_layout", None) == "in_out":
+        return LAYER_HEADERS[:3] + ["dW_k = a_(k-1)ᵀ @ delta_k", LAYER_HEADERS[4]]
+    return LAYER_HEADERS
+
+
+def layer_formula_lines(report) -> list[str]:
+    """Per layer, the matrix formulas in the file's layout, and the error signal passed
+    down (dL/da_{k-1}) in full where small (as shape and norms where large)."""
+    lines = []
+    for row in report.layers:
+        k = row.layer
+        lines.append(_("layer {k}: dW_{k} = {dW} {shape};  db_{k} = {db}", k=k, dW=row.dW_how,
+                       shape=row.dW_shape, db=row.db_how))
+        if row.da_how is not None:
+            lines.append(f"  dL/da_{k - 1} = {row.da_how} = {tensor(row.da_prev, 4)}")
+    return lines
+
+
+def expected_text(e) -> str:
+    """An expect answer as given: the number, or the formula and its value."""
+    if getattr(e, "formula", None) is None:
+        return tensor(e.expected)
+    return f"{e.formula} = {tensor(e.expected)}"
 
 
 def _layer_rows(report) -> list[list[str]]:
@@ -427,10 +454,12 @@ def check_text(report, show_paths: bool = False, show_recurrence: bool = False) 
             console.print(f"  {line}")
     rows = _layer_rows(report)
     if rows:
-        table = _table("Per-layer ledger", LAYER_HEADERS)
+        table = _table("Per-layer ledger", layer_headers(report))
         for row in rows:
             table.add_row(*row)
         console.print(table)
+        for line in layer_formula_lines(report):
+            console.print(f"  {line}")
         for line in report.flow_lines:
             console.print(f"  {line}")
     if report.expect:
@@ -475,7 +504,8 @@ def check_markdown(report, show_paths: bool = False, show_recurrence: bool = Fal
     rows = _layer_rows(report)
     if rows:
         out += ["### Per-layer ledger", "",
-                _md_table(LAYER_HEADERS, rows), ""]
+                _md_table(layer_headers(report), rows), "", "```"]
+        out += layer_formula_lines(report) + ["```", ""]
     if report.expect:
         out += ["### Hand answers", "",
                 _md_table(["name", "expected", "actual", "check", "diagnosis"],

@@ -246,11 +246,15 @@ class ExpectResult:
     where: str  # the answer's place in the file
     diagnosis: Any = None  # Msg: what went wrong, where one fits
     ledger: str | None = None  # the chain rule written out, for a wrong gradient
+    formula: str | None = None  # the answer as a formula string (`expected` is its value)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "expected": _plain(self.expected),
-                "actual": _plain(self.actual), "ok": self.ok,
-                "diagnosis": _plain(self.diagnosis), "ledger": self.ledger}
+        out = {"name": self.name, "expected": _plain(self.expected),
+               "actual": _plain(self.actual), "ok": self.ok,
+               "diagnosis": _plain(self.diagnosis), "ledger": self.ledger}
+        if self.formula is not None:  # the string as written, and what it evaluates to
+            out.update(expected=self.formula, expected_value=_plain(self.expected))
+        return out
 
 
 @dataclass
@@ -281,6 +285,8 @@ class LayerRow:
     db_how: str
     #: the textbook shortcut (e.g. (yhat - y)/B) checked against the engine
     formula_max_diff: float | None = None
+    da_prev: Any = None  # dL/da_{k-1}: the error signal passed down (layers above the first)
+    da_how: str | None = None  # its matrix formula in the file's layout
 
     @property
     def delta_shape(self) -> list[int]:
@@ -292,6 +298,8 @@ class LayerRow:
                "dW_shape": self.dW_shape, "dW_how": self.dW_how, "db_how": self.db_how}
         if self.formula_max_diff is not None:
             out["formula_max_diff"] = self.formula_max_diff
+        if self.da_how is not None:
+            out.update(da_prev=_plain(self.da_prev), da_how=self.da_how)
         return out
 
 
@@ -331,6 +339,7 @@ class CheckReport:
     flow_warnings: list[Any] = field(default_factory=list)  # Msg: vanishing / exploding
     timings: dict[str, float] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # name -> text, "__loss__"
+    weight_layout: str | None = None  # layer form: "out_in" or "in_out"
 
     @property
     def flow_lines(self) -> list[str]:
@@ -354,7 +363,8 @@ class CheckReport:
         if self.form == "graph":
             out["ledger_root"] = self.ledger_root
         else:
-            out.update(layers=[r.to_json() for r in self.layers],
+            out.update(weight_layout=self.weight_layout,
+                       layers=[r.to_json() for r in self.layers],
                        gradient_flow=[f.to_json() for f in self.gradient_flow],
                        flow_lines=[f"‖dL/da_{f.layer}‖ = {f.norm:.4g}"
                                    for f in self.gradient_flow]
