@@ -63,9 +63,10 @@ Candidate = tuple[Callable[[], Msg], Any, Any]  # (message, value, scale)
 
 def diagnose(ctx: Context, item, expected: Any, actual: Any) -> Msg | None:
     """The first candidate that explains `expected` (the student's answer)."""
-    if not _scalar(expected) and getattr(expected, "shape", None) != getattr(actual, "shape",
-                                                                            None):
-        return _shape(ctx, expected, actual)
+    if not _scalar(expected):
+        found = _shape(ctx, expected, actual)
+        if found is not None:
+            return found
     kind = item.kind
     if kind == "update":
         candidates = _update(ctx, item.target, expected)
@@ -80,10 +81,15 @@ def diagnose(ctx: Context, item, expected: Any, actual: Any) -> Msg | None:
 
 
 def _shape(ctx: Context, expected: Any, actual: Any) -> Msg | None:
+    """The transpose of the true value (the other layout), or another shape; None when
+    the shapes agree and the answer is not the transpose."""
     import numpy as np
 
     e, a = np.asarray(expected), np.asarray(actual)
-    if e.ndim == 2 and e.T.shape == a.shape and explains(e.T, a, a, ctx.spec.atol):
+    transposed = e.ndim == 2 and e.T.shape == a.shape and explains(e.T, a, a, ctx.spec.atol)
+    if e.shape == a.shape:
+        return M("transposed") if transposed and e.shape[0] > 1 else None
+    if transposed:
         layout = getattr(ctx.spec.layers, "layout", None)
         if layout:
             return M("transposed: shape {given} where this file's layout ({layout}) has "
@@ -301,6 +307,11 @@ def _update(ctx: Context, param: str, expected: Any) -> Iterator[Candidate]:
     rate, here = ctx.rate, ctx.here
     old, g = here.old(param), here.grad(param)
     step = rate * g
+    if param in ctx.wrong_grads:  # the student's own (wrong) gradient, rightly applied
+        given = ctx.wrong_grads[param]
+        yield (lambda: M("follows from your gradient answer for {param}: the update is "
+                         "right for that gradient", param=param)), old - rate * given, \
+            rate * given
     yield (lambda: M("gradient added instead of subtracted (old + lr × gradient)")), \
         old + step, step
     used = _used_rate(old, g, expected)
@@ -314,11 +325,6 @@ def _update(ctx: Context, param: str, expected: Any) -> Iterator[Candidate]:
                      "gradient)")), step, step
     yield (lambda: M("this is minus the step (-lr × gradient), not the updated value (old - lr "
                      "× gradient)")), -step, step
-    if param in ctx.wrong_grads:
-        given = ctx.wrong_grads[param]
-        yield (lambda: M("follows from your gradient answer for {param}: the update is "
-                         "right for that gradient", param=param)), old - rate * given, \
-            rate * given
     for message, value, _scale in _gradient(ctx, param, g, lr_forms=False):
         yield (lambda message=message: M("the step uses a wrong gradient: {what}",
                                          what=message())), old - rate * value, rate * value
