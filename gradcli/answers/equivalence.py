@@ -18,12 +18,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from gradcli.answers.diagnose import diagnose
+from typing import TYPE_CHECKING
+
 from gradcli.answers.reading import ANSWER, Answer, Answers
-from gradcli.answers.sampling import POINTS, TRIES, Point, Sampler, same
 from gradcli.errors import GradcliError
 from gradcli.i18n import M
 from gradcli.report import AnswerResult, DerivativeRow
+
+if TYPE_CHECKING:  # the points are drawn only when SymPy has not settled it at once
+    from gradcli.answers.sampling import Point, Sampler
 
 
 def judge(answers: Answers, var: str, graph, root: int, row: DerivativeRow,
@@ -34,6 +37,9 @@ def judge(answers: Answers, var: str, graph, root: int, row: DerivativeRow,
     proof = _Proof(answers, answer, row, budget)
     if proof.quick():
         return result
+    from gradcli.answers.diagnose import diagnose
+    from gradcli.answers.sampling import Sampler, same
+
     sampler = Sampler(graph, root, answers.graph, answer.root, var)
     points, at_point = _points(sampler, at, seed)
     result.points = len(points)
@@ -49,16 +55,18 @@ def judge(answers: Answers, var: str, graph, root: int, row: DerivativeRow,
     return result
 
 
-def _points(sampler: Sampler, at: dict[str, float], seed: int) -> tuple[list[Point],
-                                                                        Point | None]:
+def _points(sampler: "Sampler", at: dict[str, float], seed: int) -> tuple[list["Point"],
+                                                                          "Point | None"]:
     """POINTS valid random points (exit 2 when TRIES draws do not give them), and the
     `--at` point when it binds every variable and both are defined there."""
+    from gradcli.answers.sampling import POINTS, TRIES
+
     at_point = None
     if at and all(name in at for name in sampler.ids):
         at_point = sampler.evaluate(at)
         sampler.function_failures = sampler.answer_failures = 0
     rng = random.Random(seed)
-    points: list[Point] = []
+    points: list = []
     tries = 0
     while len(points) < POINTS and tries < TRIES:
         tries += 1
@@ -70,7 +78,7 @@ def _points(sampler: Sampler, at: dict[str, float], seed: int) -> tuple[list[Poi
     return points, at_point
 
 
-def _undecided(sampler: Sampler, valid: int, tries: int, seed: int) -> GradcliError:
+def _undecided(sampler: "Sampler", valid: int, tries: int, seed: int) -> GradcliError:
     if sampler.answer_failures >= sampler.function_failures:
         return GradcliError(M("cannot decide: the answer is undefined almost everywhere (it "
                               "has a value at only {valid} of {tries} random points, seed "
@@ -81,7 +89,7 @@ def _undecided(sampler: Sampler, valid: int, tries: int, seed: int) -> GradcliEr
                           valid=valid, tries=tries, seed=seed), ANSWER)
 
 
-def _rounded(sampler: Sampler, p: Point) -> Point:
+def _rounded(sampler: "Sampler", p: "Point") -> "Point":
     """The point with its coordinates rounded (1.3 rather than 1.2739...) where the
     answer is still clearly wrong there."""
     for digits in (2, 3, 4):

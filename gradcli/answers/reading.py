@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
 from gradcli.errors import ExpressionError, GradcliError
 from gradcli.graph import Graph
@@ -27,13 +28,19 @@ from gradcli.parse import caret_detail, is_identifier, normalize_name, parse
 ANSWER, LET = "--answer", "--let"
 
 _NAME = r"[^\W\d]\w*"
-#: `x=` before an answer: an identifier, then '=' (not '==')
-_VAR = re.compile(rf"\s*({_NAME})\s*=(?!=)")
-#: what students write before their derivative: dy/dx =, ∂L/∂w3 =, d/dx =, f'(x) =, y' =
-_PREFIX = re.compile(rf"""\s*(?:
-      [d∂]\s*(?:{_NAME})?\s*/\s*[d∂]\s*(?P<wrt>{_NAME})(?:\s*\([^()=]*\))?
-    | (?:{_NAME})\s*['′’]+\s*(?:\(\s*(?P<arg>{_NAME})?[^()=]*\))?
-    )\s*=(?!=)""", re.VERBOSE)
+
+
+@cache
+def _patterns() -> tuple[re.Pattern, re.Pattern]:
+    """`x=` before an answer (an identifier, then '=' but not '=='), and what students
+    write before their derivative: dy/dx =, ∂L/∂w3 =, d/dx =, f'(x) =, y' =
+    (compiled on first use: most commands never read an answer)."""
+    var = re.compile(rf"\s*({_NAME})\s*=(?!=)")
+    prefix = re.compile(rf"""\s*(?:
+          [d∂]\s*(?:{_NAME})?\s*/\s*[d∂]\s*(?P<wrt>{_NAME})(?:\s*\([^()=]*\))?
+        | (?:{_NAME})\s*['′’]+\s*(?:\(\s*(?P<arg>{_NAME})?[^()=]*\))?
+        )\s*=(?!=)""", re.VERBOSE)
+    return var, prefix
 
 
 @dataclass
@@ -85,12 +92,13 @@ def _split(item: str) -> Answer:
     if not isinstance(item, str) or not item.strip():
         raise GradcliError(M("empty answer: write --answer [VAR=]ANSWER, e.g. "
                              "--answer \"x=6x(x^2+1)^2\""), ANSWER)
+    var_pattern, prefix_pattern = _patterns()
     var, rest = None, 0
-    match = _VAR.match(item)
+    match = var_pattern.match(item)
     if match:
         var, rest = normalize_name(match.group(1)), match.end()
     hint = None
-    prefix = _PREFIX.match(item, rest)
+    prefix = prefix_pattern.match(item, rest)
     if prefix:
         hint = prefix.group("wrt") or prefix.group("arg")
         hint = normalize_name(hint) if hint else None
