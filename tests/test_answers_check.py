@@ -380,3 +380,24 @@ def test_text_output_shows_formula_and_layer_formulas(tmp_path):
     assert "dW_k = a_(k-1)ᵀ @ delta_k" in out
     assert "layer 2: dW_2 = a_1ᵀ @ delta_2 [3, 2];  db_2 = Σ_batch delta_2" in out
     assert "dL/da_1 = delta_2 @ W2ᵀ = [[" in out
+
+
+def test_formula_undefined_at_the_point_is_located_in_the_answer(tmp_path):
+    result = cli(write(tmp_path, "bad.yaml", NET_121 + 'expect:\n  grad.w3: "log(-1 - yhat)"\n'),
+                 "--json")
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == ("error: " + str(tmp_path / "bad.yaml") + ":21:13: in the answer: "
+                        "log(-1.83509) is undefined (outside the function's domain)")
+    assert lines[1:] == ["  log(-1 - yhat)", "  ^"]
+
+
+def test_hostile_formula_answers_are_refused(tmp_path, hostile):
+    import json
+
+    # a JSON string is a YAML double-quoted scalar: any text can be written
+    text = NET_121 + "expect:\n  grad.w3: " + json.dumps(hostile) + "\n"
+    result = cli(write(tmp_path, "bad.yaml", text), "--json")
+    assert result.exit_code == 2, (hostile, result.stdout[:200])
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")

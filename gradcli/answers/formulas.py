@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from gradcli import engine
-from gradcli.errors import GradcliError
+from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.graph import Graph
 from gradcli.i18n import M
-from gradcli.parse import parse
+from gradcli.parse import caret_detail, parse
 
 #: The name a formula uses for the learning rate (unless the file defines it).
 LR = "lr"
@@ -81,6 +81,7 @@ def evaluate(formula: Formula, lookup: Callable[[str], Any]) -> Any:
     bindings = {nid: lookup(name) for name, nid in formula.graph.variables.items()}
     try:
         return engine.forward(formula.graph, bindings, formula.root)[formula.root]
-    except engine.EngineError as exc:
-        exc.where = formula.where(exc.col or 1)
-        raise
+    except engine.EngineError as exc:  # located in the answer (not as a node of the network)
+        raise NonFiniteError(M("in the answer: {what}", what=exc.what),
+                             formula.where(exc.col or 1),
+                             caret_detail(formula.text, exc.col)) from None
