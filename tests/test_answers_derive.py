@@ -151,7 +151,8 @@ WRONG = [
     ("(x**2+1)**3", "3(x^2+1)^2", "missing the inner derivative 2*x of u = x**2 + 1"),
     ("(2x+1)**3", "3(2x+1)^2", "missing the inner derivative 2 of u = 2*x + 1"),
     ("sin(x**2)", "cos(x^2)", "missing the inner derivative 2*x of u = x**2"),
-    ("exp(x**2)", "exp(x^2)", "the original function, not its derivative"),
+    ("exp(x**2)", "exp(x^2)", "missing the inner derivative 2*x of u = x**2"),
+    ("sin(x)", "sin(x)", "the original function, not its derivative"),
     ("(x**2+1)**3", "6x(x^2+1)^3", "power rule with the exponent not lowered"),
     ("x**3", "3x^3", "the derivative of u**3 is 3*u**2, not 3*u**3"),
     ("(x**2+1)**3", "3(x^2+1)^3", "not lowered (3*u**3 instead of 3*u**2) and the inner "

@@ -6,7 +6,6 @@ With the edge contributions of `sampling` (adjoint x local partial x
 tangent) each is a line of arithmetic per point:
 
 - sign flipped: -D;
-- the original function given: f;
 - differentiated with respect to another variable: df/dy;
 - the inner derivative left out at a function or power of u (chain rule):
   D - e + e/u', where e is the edge's contribution (e = ... * u');
@@ -14,6 +13,8 @@ tangent) each is a line of arithmetic per point:
   same with the inner derivative left out too;
 - product rule with a term missing at u*v: D - e(u) or D - e(v);
 - quotient rule with the numerator's terms swapped at u/v: D - 2*(e(u) + e(v));
+- the original function given: f (after the rules: exp(x²) given for exp(x²)
+  is the inner derivative 2x left out, the more useful name);
 - off by a constant factor: answer/D the same at every point and a simple
   number (±1, ±2, ±1/2, an integer up to 10 or its inverse).
 
@@ -72,8 +73,6 @@ def _explains(candidate: Candidate, points: list[Point]) -> bool:
 def _candidates(s: Sampler, texts: "_Texts"):
     """The candidates, simplest first (a generator: the first that fits wins)."""
     yield Candidate(lambda p: (-p.truth, 0.0), lambda: M("sign flipped"))
-    yield Candidate(lambda p: (p.values[s.root], 0.0),
-                    lambda: M("the original function, not its derivative"))
     for other, oid in s.ids.items():
         if other != s.var:
             yield Candidate(lambda p, oid=oid: (p.grad(oid), 0.0),
@@ -89,6 +88,9 @@ def _candidates(s: Sampler, texts: "_Texts"):
             yield _product_term(s, texts, i, k)
     for i in sites["quotient"]:
         yield _quotient(s, texts, i)
+    # after the rules: e^(x²) for e^(x²) is the inner derivative 2x left out
+    yield Candidate(lambda p: (p.values[s.root], 0.0),
+                    lambda: M("the original function, not its derivative"))
 
 
 def _sites(s: Sampler) -> dict[str, list]:

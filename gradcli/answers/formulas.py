@@ -32,14 +32,11 @@ class Formula:
     names: list[str]  # the file's names it uses (and `lr`)
     where: Callable[[int], str]  # column -> file:line:col
     value: Any = None  # a formula without names: its value, computed once
+    uses_lr: bool = False  # `lr` is the learning rate here (the file has no value named lr)
 
     @property
     def constant(self) -> bool:
         return not self.names
-
-    @property
-    def uses_lr(self) -> bool:
-        return LR in self.names
 
 
 def known_names(spec) -> list[str]:
@@ -67,7 +64,8 @@ def read(text: str, spec, where: Callable[[int], str]) -> Formula:
         raise GradcliError(what, where(col))
 
     parsed = parse(text, graph, resolve, where=where, bound=allowed)
-    formula = Formula(text, graph, parsed.root, list(graph.variables), where)
+    formula = Formula(text, graph, parsed.root, list(graph.variables), where,
+                      uses_lr=LR in graph.variables and LR not in spec.named)
     if formula.constant:
         formula.value = evaluate(formula, lambda name: None)
     return formula
