@@ -401,3 +401,18 @@ def test_hostile_formula_answers_are_refused(tmp_path, hostile):
     assert result.exit_code == 2, (hostile, result.stdout[:200])
     assert result.stdout == "" and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ")
+
+
+def test_random_wrong_gradients_are_rarely_diagnosed(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    answers = [round(rng.uniform(-0.3, 0.3), 5) for _ in range(40)]
+    expect = "".join(f"  grad.{name}: {value}\n" for name, value in
+                     zip(["w1", "w2", "w3", "w4", "b1", "b2", "b3", "z_out"] * 5, answers))
+    diagnosed = 0
+    for chunk in range(5):  # one file per 8 answers (a key appears once per file)
+        lines = expect.splitlines()[chunk * 8:(chunk + 1) * 8]
+        code, report = graded(tmp_path, "\n".join(lines) + "\n", "lr: 0.5\n")
+        diagnosed += sum(e["diagnosis"] is not None for e in report["expect"] if not e["ok"])
+    assert diagnosed <= 2, diagnosed

@@ -317,3 +317,14 @@ def test_answers_are_read_by_the_whitelist_parser_only():
     banned = re.compile(r"import ast|(?<![.\w])(eval|exec|compile)\(|sympify|parse_expr")
     for path in package.glob("*.py"):
         assert not banned.search(path.read_text()), path.name
+
+
+def test_random_wrong_answers_get_no_diagnosis():
+    import random
+
+    rng = random.Random(1)
+    for _ in range(12):
+        c, k = round(rng.uniform(0.1, 5), 3), rng.randint(0, 3)
+        answer = f"6x(x^2+1)^2 + {c}*x^{k}"
+        a = check("(x**2+1)**3", "--answer", answer).answer()
+        assert a["equivalent"] is False and a["diagnosis"] is None, (answer, a["diagnosis"])
