@@ -110,8 +110,8 @@ def answer_lines(row) -> list[str]:
             _("numeric: equal at {points} random points, seed {seed}", points=a.points,
               seed=a.seed)
         return [_("your answer {given}: right ({how})", given=a.given, how=how)]
-    lines = [_("your answer {given}: WRONG (random points, seed {seed})", given=a.given,
-               seed=a.seed)]
+    lines = [_("your answer {given}: WRONG (compared at {points} random points, seed {seed})",
+               given=a.given, points=a.points, seed=a.seed)]
     c = a.counterexample
     if c:
         point = ", ".join(f"{k} = {num(v)}" for k, v in c["at"].items())
