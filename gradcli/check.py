@@ -173,11 +173,19 @@ def _symbolic(spec: Spec, budget: float) -> tuple[dict, Msg | None]:
                      count=elements, limit=SYMBOLIC_MAX_ELEMENTS)
     if budget <= 0:
         return {}, M("skipped: the time budget is 0 s (--timeout)")
-    from gradcli import symbolic
+    from gradcli import memo, symbolic
 
+    # the same network at the same point in another file of this run: computed once
+    key = ("symbolic", memo.graph_key(g, spec.loss), tuple(spec.params.items()),
+           tuple((i, memo.value_key(spec.bindings[i])) for i in sorted(spec.bindings)))
+    known = memo.get(key)
+    if known is not None:
+        return known, None
     try:
         with symbolic.time_limit(budget):
-            return _symbolic_gradients(spec, symbolic), None
+            found = _symbolic_gradients(spec, symbolic)
+            memo.put(key, found)
+            return found, None
     except symbolic.SymbolicTooDeep as exc:
         return {}, M("skipped: {reason}", reason=exc.reason)
     except symbolic.SymbolicTimeout:

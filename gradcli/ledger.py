@@ -56,7 +56,14 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
     """Local derivatives as text in the file's names (within a time budget)."""
     if sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
         return {}
-    from gradcli import symbolic
+    from gradcli import memo, symbolic
+
+    # the same network in another file of this run: the texts are computed once
+    key = ("edges", memo.graph_key(spec.graph, max(ids.values())), tuple(ids.items()),
+           tuple((k, tuple(v)) for k, v in uses.items()))
+    known = memo.get(key)
+    if known is not None:
+        return known
 
     named_ids = {nid: name for name, nid in ids.items()}
     out: dict[tuple[str, str], str] = {}
@@ -82,7 +89,9 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
                         d = d.xreplace({expr: own})
                     out[(consumer, p)] = symbolic.to_text(d)
     except symbolic.SymbolicTimeout:
-        pass
+        return out  # unfinished: not remembered
+    if time.monotonic() <= deadline:
+        memo.put(key, out)
     return out
 
 
