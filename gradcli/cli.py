@@ -197,6 +197,9 @@ def check(
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     worst = 0
+    from gradcli import memo
+
+    memo.begin()  # files of this run sharing a network share its SymPy results
     for path in files:
         try:
             from gradcli import check as checker, spec as specs
@@ -217,6 +220,7 @@ def check(
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
             code = _fail(exc)
         worst = max(worst, code)
+    memo.end()
     raise typer.Exit(worst)
 
 

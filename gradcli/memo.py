@@ -6,6 +6,10 @@ answers.  The SymPy parts of a check -- the symbolic gradients at the point
 and the ledger's local derivatives as text -- are the slow ones, and they
 are the same for every such file, so each is computed once per process.
 
+The store is active only between `begin()` and `end()` (or inside
+`session()`), which `gradcli check` opens around its files: a library call (`check.run`, `gradcli.check_file`, the
+pytest plugin) computes everything afresh, as before.
+
 A key holds everything the result depends on: the graph's structure (each
 node's op, arguments, constant value and name) and, for values at a point,
 the point itself; files that differ in anything get their own entry.  Only
@@ -16,10 +20,36 @@ copies, so no report shares an array with another.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Hashable
+from contextlib import contextmanager
+from typing import Any, Hashable, Iterator
 
 MAX_ENTRIES = 64
 _store: OrderedDict[Hashable, Any] = OrderedDict()
+_active = 0  # open sessions
+
+
+def begin() -> None:
+    """Start sharing results between the files checked from here (see `session`)."""
+    global _active
+    _active += 1
+
+
+def end() -> None:
+    """Stop sharing (the last `end` forgets every result)."""
+    global _active
+    _active = max(_active - 1, 0)
+    if not _active:
+        _store.clear()
+
+
+@contextmanager
+def session() -> Iterator[None]:
+    """Share results between the files checked inside the block; forget them after."""
+    begin()
+    try:
+        yield
+    finally:
+        end()
 
 
 def value_key(value: Any) -> Hashable:
@@ -35,7 +65,9 @@ def graph_key(graph, upto: int) -> tuple:
 
 
 def get(key: Hashable) -> Any:
-    """A copy of the stored result, or None."""
+    """A copy of the stored result, or None (always None outside a session)."""
+    if not _active:
+        return None
     found = _store.get(key)
     if found is None:
         return None
@@ -44,6 +76,8 @@ def get(key: Hashable) -> Any:
 
 
 def put(key: Hashable, result: Any) -> None:
+    if not _active:
+        return
     _store[key] = _copy(result)
     _store.move_to_end(key)
     while len(_store) > MAX_ENTRIES:

@@ -47,8 +47,8 @@ def counted(monkeypatch):
 
     monkeypatch.setattr(check, "_symbolic_gradients", counting_gradients)
     monkeypatch.setattr(symbolic, "to_text", counting_text)
-    yield calls
-    memo.clear()
+    with memo.session():
+        yield calls
 
 
 def run(tmp_path: Path, name: str, w: float = 0.5, answer: float = -0.09):
@@ -80,21 +80,56 @@ def test_another_point_is_computed_again(tmp_path, counted):
     assert first.params[0].symbolic != second.params[0].symbolic
 
 
+def test_outside_a_session_nothing_is_shared(tmp_path, monkeypatch):
+    calls = []
+    gradients = check._symbolic_gradients
+    monkeypatch.setattr(check, "_symbolic_gradients",
+                        lambda *a, **k: calls.append(1) or gradients(*a, **k))
+    run(tmp_path, "a.yaml")
+    run(tmp_path, "b.yaml")
+    assert len(calls) == 2  # library calls (check.run, the pytest plugin) never share
+    memo.put("k", {"v": 1.0})
+    assert memo.get("k") is None
+
+
+def test_a_session_forgets_when_it_ends():
+    with memo.session():
+        memo.put("k", {"v": 1.0})
+        assert memo.get("k") == {"v": 1.0}
+    with memo.session():
+        assert memo.get("k") is None
+
+
 def test_the_store_is_bounded():
-    memo.clear()
-    for i in range(memo.MAX_ENTRIES + 10):
-        memo.put(("k", i), {"v": float(i)})
-    assert memo.get(("k", 0)) is None
-    assert memo.get(("k", memo.MAX_ENTRIES + 9)) == {"v": float(memo.MAX_ENTRIES + 9)}
-    memo.clear()
+    with memo.session():
+        for i in range(memo.MAX_ENTRIES + 10):
+            memo.put(("k", i), {"v": float(i)})
+        assert memo.get(("k", 0)) is None
+        assert memo.get(("k", memo.MAX_ENTRIES + 9)) == {"v": float(memo.MAX_ENTRIES + 9)}
 
 
 def test_copies_are_returned():
     import numpy as np
 
-    memo.clear()
-    memo.put("a", {"W": np.zeros(3)})
-    got = memo.get("a")
-    got["W"][0] = 5.0
-    assert memo.get("a")["W"][0] == 0.0
-    memo.clear()
+    with memo.session():
+        memo.put("a", {"W": np.zeros(3)})
+        got = memo.get("a")
+        got["W"][0] = 5.0
+        assert memo.get("a")["W"][0] == 0.0
+
+
+def test_the_check_command_shares_between_its_files(tmp_path, monkeypatch):
+    from checkcli import cli
+
+    calls = []
+    gradients = check._symbolic_gradients
+    monkeypatch.setattr(check, "_symbolic_gradients",
+                        lambda *a, **k: calls.append(1) or gradients(*a, **k))
+    paths = []
+    for i, answer in enumerate((-0.09, -0.0936, 0.5)):
+        path = tmp_path / f"s{i}.yaml"
+        path.write_text(NET.format(w=0.5, answer=answer))
+        paths.append(path)
+    result = cli(*paths, "--json")
+    assert result.exit_code == 1  # one answer of the three is wrong
+    assert len(calls) == 1
