@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,11 +50,20 @@ def gradcli_argv() -> list[str]:
     return [sys.executable, "-m", "gradcli"]
 
 
-def timed(argv: list[str]) -> tuple[float, int]:
+#: CPU seconds (user + system) of each finished run, by command: on a shared machine
+#: the wall time includes waiting for a core, the CPU time does not.
+CPU: dict[str, list[float]] = {}
+
+
+def timed(argv: list[str]) -> tuple[float, int, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                           stdin=subprocess.DEVNULL, env=ENV, cwd=REPO)
-    return time.perf_counter() - t0, proc.returncode
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, proc.returncode, cpu
 
 
 def measure(cmds: dict[str, list[str]], runs: int, warmup: int) -> dict[str, list[float]]:
@@ -64,8 +74,9 @@ def measure(cmds: dict[str, list[str]], runs: int, warmup: int) -> dict[str, lis
             timed(argv)
     for _ in range(runs):
         for key, argv in cmds.items():
-            t, code = timed(argv)
+            t, code, cpu = timed(argv)
             times[key].append(t)
+            CPU.setdefault(key, []).append(cpu)
             codes[key].add(code)
     for key, seen in codes.items():
         if seen - {0, 1}:  # 1 is a wrong answer among the files: expected
@@ -80,7 +91,8 @@ def part_a(runs: int) -> None:
             "derive": [*gc, *ANSWER_ARGS[:2]]}
     t = measure(cmds, runs, warmup=2)
     base = statistics.median(t["sympy"])
-    print("a. derive --answer, whole process (median of %d)" % runs)
+    cpu = {k: statistics.median(v) for k, v in CPU.items()}
+    print("a. derive --answer, whole process (median of %d; CPU ratio in brackets)" % runs)
     print(f"   sympy one-liner                        {base:.3f} s  baseline")
     for key, label in (("answer", 'derive ... --answer "6x(x^2+1)^2"'),
                        ("derive", "derive ... (no answer)")):
@@ -88,7 +100,8 @@ def part_a(runs: int) -> None:
         ratio = m / base
         verdict = (" PASS" if ratio <= DERIVE_TARGET else " MISS") if key == "answer" else ""
         target = f"  target <= {DERIVE_TARGET}" if key == "answer" else ""
-        print(f"   {label:38s} {m:.3f} s  ratio {ratio:.2f}{target}{verdict}")
+        print(f"   {label:38s} {m:.3f} s  ratio {ratio:.2f} "
+              f"[{cpu[key] / cpu['sympy']:.2f}]{target}{verdict}")
 
 
 def part_b(runs: int, count: int, distinct_row: bool) -> None:
@@ -118,9 +131,12 @@ def part_b(runs: int, count: int, distinct_row: bool) -> None:
         new, plain = statistics.median(t["new"]), statistics.median(t["plain"])
         verdict = "PASS" if new <= FILES_TARGET else "MISS"
         print(f"b. {count} graph-form files in one `gradcli check --json` (median of {runs})")
-        print(f"   plain answers (sigmoid_121.yaml, answers varied)      {plain:.2f} s")
+        cpu = {k: statistics.median(v) for k, v in CPU.items()}
+        print(f"   plain answers (sigmoid_121.yaml, answers varied)      {plain:.2f} s  "
+              f"(CPU {cpu['plain']:.2f} s)")
         print(f"   new answer kinds (notes_004_update.yaml, varied)      {new:.2f} s  "
-              f"target <= {FILES_TARGET} s {verdict}   ratio to plain {new / plain:.2f}")
+              f"(CPU {cpu['new']:.2f} s)  target <= {FILES_TARGET} s {verdict}   "
+              f"ratio to plain {new / plain:.2f}")
         if distinct_row:
             print(f"   info: {count} different networks (x varied), new kinds  "
                   f"{statistics.median(t['distinct']):.2f} s")
