@@ -416,3 +416,8 @@ def test_random_wrong_gradients_are_rarely_diagnosed(tmp_path):
         code, report = graded(tmp_path, "\n".join(lines) + "\n", "lr: 0.5\n")
         diagnosed += sum(e["diagnosis"] is not None for e in report["expect"] if not e["ok"])
     assert diagnosed <= 2, diagnosed
+
+
+def test_an_answer_given_twice(tmp_path):
+    first = refused(tmp_path, NET_121 + "expect:\n  grad.w3: 1\n  grad:\n    w3: 2\n")
+    assert first.endswith("grad.w3 is answered twice in expect")

@@ -62,6 +62,9 @@ def _add(spec: Spec, loaded: Loaded, name: str, raw: Any, path: tuple) -> None:
         raise GradcliError(unknown(name, known, M("name in expect")),
                            loaded.where(*path, KEY))
     where = loaded.where(*path)
+    if any(item.name == name for item in spec.expect):
+        raise GradcliError(M("{name} is answered twice in expect", name=name),
+                           loaded.where(*path, KEY))
     if isinstance(raw, str):
         from gradcli.answers import formulas
 
