@@ -132,6 +132,7 @@ def _ledger(spec: Spec, values: list, back, report: CheckReport, paths_cap: int,
         return
     from gradcli.dense import ledger as dense_ledger
 
+    report.weight_layout = spec.layers.layout
     report.layers = dense_ledger.layer_rows(spec, values, back.adjoint)
     report.gradient_flow = dense_ledger.gradient_flow(spec, back.adjoint)
     report.flow_warnings = dense_ledger.flow_warnings(report.gradient_flow)

@@ -128,10 +128,20 @@ def derive(
     timeout: float = typer.Option(5.0, "--timeout",
                                   help="Seconds allowed for all SymPy work; past it the "
                                        "symbolic parts are skipped, the numbers still come."),
+    answer: Optional[List[str]] = typer.Option(
+        None, "--answer", metavar="[VAR=]ANSWER",
+        help="Check your derivative, e.g. \"6x(x^2+1)^2\" or \"x=dy/dx = ...\" "
+             "(repeatable, one per variable)."),
+    let: Optional[List[str]] = typer.Option(
+        None, "--let", metavar="NAME=EXPR",
+        help="A name your answers may use, e.g. u=x**2+1 (repeatable)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the random points that check "
+                                                "--answer."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Differentiate EXPR: simplified derivative, rule steps, and (with --at) the
-    value three ways: symbolic, reverse mode and central differences."""
+    value three ways: symbolic, reverse mode and central differences; with
+    --answer, whether your derivative is right (and if not, what went wrong)."""
     global _debug
     _debug = debug
     _refuse_extra([expression, *ctx.args], ctx)
@@ -142,7 +152,7 @@ def derive(
 
         report = run_derive(expression, wrt=wrt, at=parse_bindings(at or []),
                             steps=steps, substitution=substitution, rtol=rtol, atol=atol,
-                            time_budget=timeout)
+                            time_budget=timeout, answers=answer, lets=let, seed=seed)
         if as_json:
             _emit_json(report.to_json())
         else:

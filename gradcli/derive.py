@@ -108,16 +108,22 @@ class _Symbolic:
 def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None = None,
            steps: bool = True, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL,
            time_budget: float = 5.0, substitution: bool = True,
-           clock: Callable[[], float] = time.monotonic) -> DeriveReport:
+           clock: Callable[[], float] = time.monotonic, answers: list[str] | None = None,
+           lets: list[str] | None = None, seed: int = 0) -> DeriveReport:
     """Differentiate `text` with respect to `wrt` (default: every variable), with the
     values three ways when `at` binds every variable; `steps` and `substitution`
-    add the rule tree and the u-substitution view per variable."""
+    add the rule tree and the u-substitution view per variable.  `answers`
+    (`[VAR=]ANSWER` texts, names from `lets`) are checked against the derivative
+    at random points drawn with `seed` (`gradcli.answers`)."""
+    from gradcli import answers as answering
+
     parsed = parse(text, bound=at or ())  # `--at` names: `NAME(` multiplies
     graph, root = parsed.graph, parsed.root
     variables = sorted(graph.variables, key=natural_key)
     at = dict(at or {})
     targets = _targets(graph, variables, wrt, at)
     _check_tensor_free(graph, root)
+    given = answering.read(variables, targets, list(answers or []), list(lets or []))
 
     budget = Budget(time_budget, clock)
     sym = _expression(graph, root, text, budget)
@@ -151,6 +157,8 @@ def derive(text: str, wrt: list[str] | None = None, at: dict[str, float] | None 
                               "{reason}", count=late, total=len(targets),
                               reason=budget.reason()))
     report.ok = all(r.ok for r in report.gradient)
+    if given is not None:
+        answering.attach(report, given, graph, root, at, seed, budget)
     return report
 
 

@@ -140,7 +140,7 @@ def edge_expressions(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]
                     order = _written_order(d, written, symbolic)
                     out[(consumer, p)] = (symbolic.to_text(d, order), d, order)
     except symbolic.SymbolicTimeout:
-        pass
+        pass  # the texts found so far; the rest are numbers only
     return out
 
 

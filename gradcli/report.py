@@ -33,6 +33,26 @@ class DerivativeRow:
     factored_expr: Any = field(default=None, repr=False)
     evaluated: bool = False  # --at bound every variable: the values were asked for
     undefined: bool = False  # the derivative has no value at the point (the function has)
+    answer: "AnswerResult | None" = None  # the student's --answer for this variable
+
+
+@dataclass
+class AnswerResult:
+    """A student's derivative (`derive --answer`) checked against the true one."""
+
+    given: str  # the answer as written (VAR= and a dy/dx = prefix removed)
+    equivalent: bool
+    method: str  # "symbolic" (the difference simplified to 0) or "numeric" (points)
+    diagnosis: Any = None  # Msg, where one explains the answer at every point
+    #: {"at": {var: value}, "expected": float, "given": float} for a wrong answer
+    counterexample: dict[str, Any] | None = None
+    seed: int = 0  # of the random points
+    points: int = 0  # random points compared (0: decided symbolically)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"given": self.given, "equivalent": self.equivalent, "method": self.method,
+                "diagnosis": english(self.diagnosis), "counterexample": self.counterexample,
+                "seed": self.seed, "points": self.points}
 
 
 @dataclass
@@ -60,6 +80,8 @@ class DeriveReport:
                             numeric_error=row.numeric_error, rel_error=row.rel_error,
                             band=row.band)
             item.update(ok=row.ok, kink=row.kink, note=english(row.note))
+            if row.answer is not None:
+                item["answer"] = row.answer.to_json()
             rows.append(item)
         return {"expression": self.expression, "at": self.at, "gradient": rows,
                 "steps": [_explanation_json(e) for e in self.steps], "ok": self.ok,
@@ -279,11 +301,15 @@ class ExpectResult:
     where: str  # the answer's place in the file
     diagnosis: Any = None  # Msg: what went wrong, where one fits
     ledger: str | None = None  # the chain rule written out, for a wrong gradient
+    formula: str | None = None  # the answer as a formula string (`expected` is its value)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "expected": _plain(self.expected),
-                "actual": _plain(self.actual), "ok": self.ok,
-                "diagnosis": _plain(self.diagnosis), "ledger": self.ledger}
+        out = {"name": self.name, "expected": _plain(self.expected),
+               "actual": _plain(self.actual), "ok": self.ok,
+               "diagnosis": _plain(self.diagnosis), "ledger": self.ledger}
+        if self.formula is not None:  # the string as written, and what it evaluates to
+            out.update(expected=self.formula, expected_value=_plain(self.expected))
+        return out
 
 
 @dataclass
@@ -314,6 +340,8 @@ class LayerRow:
     db_how: str
     #: the textbook shortcut (e.g. (yhat - y)/B) checked against the engine
     formula_max_diff: float | None = None
+    da_prev: Any = None  # dL/da_{k-1}: the error signal passed down (layers above the first)
+    da_how: str | None = None  # its matrix formula in the file's layout
 
     @property
     def delta_shape(self) -> list[int]:
@@ -325,6 +353,8 @@ class LayerRow:
                "dW_shape": self.dW_shape, "dW_how": self.dW_how, "db_how": self.db_how}
         if self.formula_max_diff is not None:
             out["formula_max_diff"] = self.formula_max_diff
+        if self.da_how is not None:
+            out.update(da_prev=_plain(self.da_prev), da_how=self.da_how)
         return out
 
 
@@ -365,6 +395,7 @@ class CheckReport:
     timings: dict[str, float] = field(default_factory=dict)
     expressions: dict[str, str] = field(default_factory=dict)  # name -> text, "__loss__"
     backward: BackwardResult | None = None  # `check --backward`
+    weight_layout: str | None = None  # layer form: "out_in" or "in_out"
 
     @property
     def flow_lines(self) -> list[str]:
@@ -390,7 +421,8 @@ class CheckReport:
         if self.form == "graph":
             out["ledger_root"] = self.ledger_root
         else:
-            out.update(layers=[r.to_json() for r in self.layers],
+            out.update(weight_layout=self.weight_layout,
+                       layers=[r.to_json() for r in self.layers],
                        gradient_flow=[f.to_json() for f in self.gradient_flow],
                        flow_lines=[f"‖dL/da_{f.layer}‖ = {f.norm:.4g}"
                                    for f in self.gradient_flow]

@@ -3,7 +3,10 @@
 From the top layer down: delta_k = dL/dz_k and how it is obtained (the
 textbook shortcut (yhat - y)/B after a stable output, checked against the
 engine; dL/da_L ⊙ act'(z_L); (delta_{k+1} @ W_{k+1}) ⊙ act'(z_k)), then
-dW_k = delta_kᵀ @ a_{k-1} and db_k = Σ_batch delta_k.  The norms ‖dL/da_k‖
+dW_k = delta_kᵀ @ a_{k-1}, db_k = Σ_batch delta_k and the error signal passed
+down, dL/da_{k-1} = delta_k @ W_k, in full.  With `weight_layout: in_out`
+(z = x @ W + b) the formulas follow the file: dW_k = a_{k-1}ᵀ @ delta_k and
+dL/da_{k-1} = delta_k @ W_kᵀ.  The norms ‖dL/da_k‖
 show whether the gradient vanishes or explodes on its way back: a warning is
 given when it changes more than FLOW_RATIO-fold between adjacent layers, or
 from the last layer to the first.
@@ -25,6 +28,7 @@ def layer_rows(spec, values: list, adjoint: list) -> list[LayerRow]:
     net = spec.layers
     L = len(net.layers)
     loss = table.LOSSES[net.loss]
+    in_out = getattr(net, "layout", "out_in") == "in_out"
     rows = []
     for k in range(L, 0, -1):
         act = table.ACTIVATIONS[net.layers[k - 1].activation]
@@ -39,15 +43,23 @@ def layer_rows(spec, values: list, adjoint: list) -> list[LayerRow]:
         elif k == L:
             how = "dL/dyhat" if act.op is None else f"dL/da_L ⊙ {local}"
         else:
-            upstream = f"delta_{k + 1} @ W{k + 1}"
+            upstream = _passed_down(k + 1, in_out)
             how = upstream if act.op is None else f"({upstream}) ⊙ {local}"
+        below = f"a_{k - 1}" if k > 1 else "x"
         rows.append(LayerRow(
             layer=k, how=how, delta=delta, dW=adjoint[spec.params[f"W{k}"]],
             db=adjoint[spec.params[f"b{k}"]],
             dW_shape=list(spec.bindings[spec.params[f"W{k}"]].shape),
-            dW_how=f"delta_{k}ᵀ @ a_{k - 1}" if k > 1 else "delta_1ᵀ @ x",
-            db_how=f"Σ_batch delta_{k}", formula_max_diff=formula_diff))
+            dW_how=f"{below}ᵀ @ delta_{k}" if in_out else f"delta_{k}ᵀ @ {below}",
+            db_how=f"Σ_batch delta_{k}", formula_max_diff=formula_diff,
+            da_prev=adjoint[spec.named[f"a{k - 1}"]] if k > 1 else None,
+            da_how=_passed_down(k, in_out) if k > 1 else None))
     return rows
+
+
+def _passed_down(k: int, in_out: bool) -> str:
+    """dL/da_{k-1} from delta_k: delta_k @ W_k, or delta_k @ W_kᵀ in the in_out layout."""
+    return f"delta_{k} @ W{k}ᵀ" if in_out else f"delta_{k} @ W{k}"
 
 
 def gradient_flow(spec, adjoint: list) -> list[FlowRow]:

@@ -19,12 +19,33 @@ FULL_MODE_MAX_PARAMS = 1_000_000
 
 
 def fd_layers(spec) -> list:
-    """The spec's network as fdcheck layers (sharing the spec's arrays)."""
+    """The spec's network as fdcheck layers (sharing the spec's arrays).  fdcheck works
+    in the out_in layout; an in_out file's W{k} is given to it transposed (a copy)."""
+    import numpy as np
+
     from gradcli.dense.fdcheck import Layer
 
-    return [Layer(spec.bindings[spec.params[f"W{k}"]], spec.bindings[spec.params[f"b{k}"]],
-                  layer.activation)
+    def weights(k: int):
+        W = spec.bindings[spec.params[f"W{k}"]]
+        return np.ascontiguousarray(W.T) if _in_out(spec) else W
+
+    return [Layer(weights(k), spec.bindings[spec.params[f"b{k}"]], layer.activation)
             for k, layer in enumerate(spec.layers.layers, start=1)]
+
+
+def _in_out(spec) -> bool:
+    return getattr(spec.layers, "layout", "out_in") == "in_out"
+
+
+def _to_file_layout(spec, result: NumericResult) -> NumericResult:
+    """fdcheck's W results (out_in) in the file's layout."""
+    if _in_out(spec):
+        for k in range(1, len(spec.layers.layers) + 1):
+            for table in (result.grads, result.kinks, result.errors):
+                value = table.get(f"W{k}")
+                if getattr(value, "ndim", 0) == 2:
+                    table[f"W{k}"] = value.T
+    return result
 
 
 def numeric_gradients(spec, reverse: dict[str, Any], full: bool = False,
@@ -37,8 +58,10 @@ def numeric_gradients(spec, reverse: dict[str, Any], full: bool = False,
     layers = fd_layers(spec)
     count = sum(L.W.size + L.b.size for L in layers)
     if full or count <= FULL_MODE_MAX_PARAMS:
-        return _full(spec, layers, progress)
-    return _fast(spec, layers, reverse, count)
+        return _to_file_layout(spec, _full(spec, layers, progress))
+    if _in_out(spec):  # fast mode's directions test the gradient in fdcheck's layout
+        reverse = {name: g.T if name.startswith("W") else g for name, g in reverse.items()}
+    return _to_file_layout(spec, _fast(spec, layers, reverse, count))
 
 
 def _data(spec) -> tuple[Any, Any, str]:
@@ -58,7 +81,7 @@ def _full(spec, layers: list, progress) -> NumericResult:
         result.errors[f"W{k}"] = _rounding(found.loss, L.W)
         result.errors[f"b{k}"] = _rounding(found.loss, L.b)
     for name, units in found.crossed():
-        result.notes.append(_kink_note(name, units))
+        result.notes.append(_kink_note(name, units, _in_out(spec)))
     return result
 
 
@@ -72,9 +95,13 @@ def _rounding(loss: float, theta: Any) -> Any:
     return EPS * max(abs(loss), 1e-300) / (CBRT_EPS * np.maximum(1.0, np.abs(theta)))
 
 
-def _kink_note(name: str, units: list[int]):
+def _kink_note(name: str, units: list[int], in_out: bool = False):
     shown = ", ".join(str(u) for u in units[:10]) + (", ..." if len(units) > 10 else "")
     layer = name[1:]
+    if name.startswith("W") and in_out:
+        return M("{name}: the finite-difference step crosses a relu kink in the columns of "
+                 "units {units} (layer {layer} and above): those entries are at a kink, not "
+                 "checked as derivatives", name=name, units=shown, layer=layer)
     if name.startswith("W"):
         return M("{name}: the finite-difference step crosses a relu kink in the rows of "
                  "units {units} (layer {layer} and above): those entries are at a kink, not "

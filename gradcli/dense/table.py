@@ -274,12 +274,14 @@ class Network:
     seed: int
     batch: int
     n_in: int
+    layout: str = "out_in"  # W{k} as [units, inputs]; "in_out": [inputs, units]
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        """W{k}: [units, inputs] and b{k}: [units], in order."""
+        """W{k}: [units, inputs] (in_out: [inputs, units]) and b{k}: [units], in order."""
         out, fan_in = {}, self.n_in
         for k, layer in enumerate(self.layers, start=1):
-            out[f"W{k}"] = (layer.units, fan_in)
+            out[f"W{k}"] = ((fan_in, layer.units) if self.layout == "in_out"
+                            else (layer.units, fan_in))
             out[f"b{k}"] = (layer.units,)
             fan_in = layer.units
         return out

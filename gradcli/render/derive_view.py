@@ -136,8 +136,34 @@ def values_table(report) -> Table | None:
     return Table("values", _("Values at {point}", point=point_text(report)), columns, rows)
 
 
+def answer_lines(r) -> list[Line]:
+    """The student's --answer for one derivative: the verdict and, for a wrong one, the
+    counterexample and the diagnosis (nothing without an answer)."""
+    a = getattr(r, "answer", None)
+    if a is None:
+        return []
+    if a.equivalent:
+        how = _("symbolic: the difference simplifies to 0") if a.method == "symbolic" else \
+            _("numeric: equal at {points} random points, seed {seed}", points=a.points,
+              seed=a.seed)
+        return [Line(_("your answer {given}: right ({how})", given=a.given, how=how), OK,
+                     indent=1)]
+    lines = [Line(_("your answer {given}: WRONG (compared at {points} random points, seed "
+                    "{seed})", given=a.given, points=a.points, seed=a.seed), ERROR, indent=1)]
+    c = a.counterexample
+    if c:
+        point = ", ".join(f"{k} = {num(v)}" for k, v in c["at"].items())
+        lines.append(Line(_("at {point}: the derivative is {expected}, your answer gives "
+                            "{given}", point=point, expected=num(c["expected"]),
+                            given=num(c["given"])), ERROR, indent=2))
+    if a.diagnosis:
+        lines.append(Line(_("diagnosis: {diagnosis}", diagnosis=text(a.diagnosis)), ERROR,
+                          indent=2))
+    return lines
+
+
 def verdict(report) -> Line:
-    if not report.ok:
+    if not all(r.ok for r in report.gradient):  # a wrong --answer is said on its own line
         return Line(_("the methods DISAGREE"), ERROR, strong=True)
     if any(r.kink for r in report.gradient):
         return Line(_("ok (at a kink the methods need not agree; see the note)"), OK,
@@ -155,6 +181,7 @@ def derive_section(report, picture: Any = None) -> Section:
     point = point_text(report)
     for r in report.gradient:
         blocks.append(derivative_line(r, report.order))
+        blocks += answer_lines(r)
         if r.note and not r.kink:  # a kink's note stands under the values table
             blocks.append(Line(_("note: {note}", note=text(r.note)), WARN, indent=1))
         e = by_var.get(r.wrt)

@@ -143,13 +143,23 @@ def recurrence_block(report) -> Equations:
 # ------------------------------------------------------------- layer form ---
 LAYER_HEADERS = ("delta_k = dL/dz_k", "delta_k", "dW_k = delta_kᵀ @ a_(k-1)",
                  "db_k = Σ_batch delta_k")
+#: dW_k's formula in the notes' layout (`weight_layout: in_out`, z = x @ W + b)
+IN_OUT_DW = "dW_k = a_(k-1)ᵀ @ delta_k"
+
+
+def layer_headers(report) -> tuple[str, ...]:
+    """The per-layer table's headers, with dW_k's formula in the file's layout."""
+    if getattr(report, "weight_layout", None) == "in_out":
+        return LAYER_HEADERS[:2] + (IN_OUT_DW,) + LAYER_HEADERS[3:]
+    return LAYER_HEADERS
 
 
 def layer_ledger(report) -> Ledger | None:
     if not report.layers:
         return None
-    columns = [Column(_("layer"), left=True), Column(LAYER_HEADERS[0], left=True),
-               Column(LAYER_HEADERS[1]), Column(LAYER_HEADERS[2]), Column(LAYER_HEADERS[3])]
+    headers = layer_headers(report)
+    columns = [Column(_("layer"), left=True), Column(headers[0], left=True),
+               Column(headers[1]), Column(headers[2]), Column(headers[3])]
     rows, entries = [], []
     for layer in report.layers:
         k = layer.layer
@@ -165,12 +175,27 @@ def layer_ledger(report) -> Ledger | None:
             Equation(Name(f"delta_{k}"), Formula(layer.how), Tensor(delta)),
             Equation(Deriv("L", f"W{k}"), Formula(layer.dW_how), Tensor(dW)),
             Equation(Deriv("L", f"b{k}"), Formula(layer.db_how), Tensor(db))], checked))
-    notes = [Note(f"‖dL/da_{f.layer}‖ = {g(f.norm, 4)}", INFO) for f in report.gradient_flow]
+    notes = formula_notes(report)
+    notes += [Note(f"‖dL/da_{f.layer}‖ = {g(f.norm, 4)}", INFO) for f in report.gradient_flow]
     from gradcli.i18n import text
 
     notes += [Note(text(w), WARN) for w in report.flow_warnings]
     table = Table("layers", _("Per-layer ledger"), columns, rows)
     return Ledger(_("Per-layer ledger"), table, entries, notes)
+
+
+def formula_notes(report) -> list[Note]:
+    """Per layer, the matrix formulas in the file's layout, and the error signal passed
+    down (dL/da_{k-1}) in full where small (as shape and norms where large)."""
+    notes = []
+    for row in report.layers:
+        k = row.layer
+        notes.append(Note(_("layer {k}: dW_{k} = {dW} {shape};  db_{k} = {db}", k=k,
+                            dW=row.dW_how, shape=row.dW_shape, db=row.db_how), INFO))
+        if row.da_how is not None:
+            shown = tensor_view(row.da_prev, 4)
+            notes.append(Note(f"dL/da_{k - 1} = {row.da_how} = {shown.text}", INFO))
+    return notes
 
 
 def wrong_gradient_notes(report, entry) -> list[Note]:

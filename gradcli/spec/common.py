@@ -20,9 +20,23 @@ MAX_PARAMS = 100_000_000
 
 @dataclass
 class ExpectItem:
-    name: str  # "loss", a node name, or "grad.<param>"
-    value: Any  # float or ndarray
+    name: str  # "loss", "loss_after", a node name, "grad.<node>" or "update.<param>"
+    value: Any  # float or ndarray (a formula's value once evaluated)
     where: str
+    formula: Any = None  # answers.formulas.Formula: the answer was a string
+
+    @property
+    def kind(self) -> str:
+        """loss, loss_after, grad, update or value (a node's value)."""
+        if self.name in ("loss", "loss_after"):
+            return self.name
+        head = self.name.split(".", 1)[0]
+        return head if head in ("grad", "update") and "." in self.name else "value"
+
+    @property
+    def target(self) -> str:
+        """The node or parameter the answer is about (w3 in update.w3)."""
+        return self.name.split(".", 1)[1] if self.kind in ("grad", "update") else self.name
 
 
 class Locations:

@@ -1,6 +1,10 @@
 """The layer form: a list of dense layers expanded into graph nodes.
 
 Each dense layer k becomes the named nodes `z{k} = a{k-1} @ transpose(W{k}) + b{k}`
+(`weight_layout: out_in`, the default, W of shape [units, inputs] as in
+torch.nn.Linear) or `z{k} = a{k-1} @ W{k} + b{k}` (`weight_layout: in_out`,
+seed note 002's layout, W of shape [inputs, units]; seeded weights are the
+transpose of the out_in draw, so a seed gives the same network either way)
 and `a{k} = activation(z{k})`, parsed by the same expression parser, so the
 engine, the SymPy path and the explanations are those of the graph form; no
 layer holds derivative code.  The activations and losses are the rows of
@@ -22,7 +26,8 @@ from gradcli.spec.common import MAX_PARAMS, Spec, check_name, section, to_value
 from gradcli.yamlio import KEY, Loaded
 
 KEYS = ("inputs", "params", "layers", "loss", "seed", "expect", "tolerance", "lr", "name",
-        "description")
+        "description", "weight_layout")
+LAYOUTS = ("out_in", "in_out")
 DISTRIBUTIONS = ("normal", "uniform", "classes", "zeros", "ones")
 LAYER_KEYS = ("units", "activation")
 MAX_ELEMENTS = 100_000_000  # any one drawn tensor
@@ -39,6 +44,7 @@ def _np():
 # ------------------------------------------------------------------ build ---
 def build(spec: Spec, loaded: Loaded) -> None:
     seed = _seed(loaded)
+    layout = _layout(loaded)
     layers = _layers(loaded)
     loss = table.loss(loaded.data.get("loss"), loaded.where("loss"))
     x_raw, y_raw = _inputs(loaded)
@@ -49,7 +55,7 @@ def build(spec: Spec, loaded: Loaded) -> None:
     x = _batch(_input(x_raw, loaded, ("inputs", "x"), seed, X_STREAM), loaded)
     batch, n_in = x.shape
     _check_param_count(layers, n_in, loaded)
-    net = Network(layers, loss.name, seed, batch, n_in)
+    net = Network(layers, loss.name, seed, batch, n_in, layout)
     spec.layers = net
     y = _targets(y_raw, loaded, net, seed)
     g = spec.graph
@@ -104,24 +110,37 @@ def _params(spec: Spec, loaded: Loaded, net: Network, seed: int) -> None:
                 value = _input(params[name], loaded, ("params", name), seed, k)
                 value = _np().atleast_1d(_np().asarray(value, dtype=float))
                 if value.shape != shape:
-                    raise GradcliError(_shape_message(name, value.shape, shape),
+                    raise GradcliError(_shape_message(name, value.shape, shape, net.layout),
                                        loaded.where("params", name))
                 spec.locations.add(len(g), ("params", name), written=False)
             else:
-                value = initial(name, shape, layer.activation, seed, k)
+                value = initial(name, shape, layer.activation, seed, k, net.layout)
                 spec.locations.add(len(g), ("layers", k - 1), written=False)
             nid = g.var(name)
             spec.params[name] = spec.named[name] = nid
             spec.bindings[nid] = value
 
 
-def _shape_message(name: str, got: tuple, shape: tuple):
+def _shape_message(name: str, got: tuple, shape: tuple, layout: str = "out_in"):
+    if name.startswith("W") and layout == "in_out":
+        return M("{name} has shape {got}, expected {shape} ([inputs, units] = [{inputs}, "
+                 "{units}] with weight_layout: in_out)", name=name, got=list(got),
+                 shape=list(shape), inputs=shape[0], units=shape[1])
     if name.startswith("W"):
         return M("{name} has shape {got}, expected {shape} ([units, inputs] = [{units}, "
                  "{inputs}])", name=name, got=list(got), shape=list(shape), units=shape[0],
                  inputs=shape[1])
     return M("{name} has shape {got}, expected {shape}", name=name, got=list(got),
              shape=list(shape))
+
+
+def _layout(loaded: Loaded) -> str:
+    layout = loaded.data.get("weight_layout", "out_in")
+    if layout not in LAYOUTS:
+        raise GradcliError(M("weight_layout must be out_in (W is [units, inputs], z = x @ W.T "
+                             "+ b) or in_out (W is [inputs, units], z = x @ W + b), got "
+                             "{value}", value=repr(layout)), loaded.where("weight_layout"))
+    return layout
 
 
 def _seed(loaded: Loaded) -> int:
@@ -222,15 +241,20 @@ def _drawn(raw: dict, loaded: Loaded, path: tuple, seed: int, stream: int,
     return rng.integers(0, classes, size=shape).astype(float)
 
 
-def initial(name: str, shape: tuple, activation: str, seed: int, k: int) -> Any:
+def initial(name: str, shape: tuple, activation: str, seed: int, k: int,
+            layout: str = "out_in") -> Any:
     """Seeded initial weights: He (normal) for relu, Glorot (uniform) otherwise; b = 0.
 
     Each tensor has its own stream, numpy's PCG64 seeded with [seed, k], so
     the values do not depend on which other tensors were given explicitly.
+    In the in_out layout W is the transpose of the out_in draw: a seed gives
+    the same network in either layout.
     """
     np = _np()
     if name.startswith("b"):
         return np.zeros(shape)
+    if layout == "in_out":
+        return np.ascontiguousarray(initial(name, shape[::-1], activation, seed, k).T)
     fan_out, fan_in = shape
     rng = np.random.default_rng([seed, k])
     if table.ACTIVATIONS[activation].init == "he":
@@ -259,8 +283,8 @@ def _nodes(spec: Spec, net: Network) -> None:
     L = len(net.layers)
     for k, layer in enumerate(net.layers, start=1):
         where = ("layers", k - 1)
-        _node(spec, f"z{k}", f"{prev} @ transpose(W{k}) + b{k}", [prev, f"W{k}", f"b{k}"],
-              where)
+        weights = f"W{k}" if net.layout == "in_out" else f"transpose(W{k})"
+        _node(spec, f"z{k}", f"{prev} @ {weights} + b{k}", [prev, f"W{k}", f"b{k}"], where)
         act = table.ACTIVATIONS[layer.activation]
         if act.op is None:  # the identity: a{k} is z{k}
             spec.named[f"a{k}"] = spec.named[f"z{k}"]

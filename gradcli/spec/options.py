@@ -28,35 +28,48 @@ def read_options(spec: Spec, loaded: Loaded) -> None:
 
 
 def read_expect(spec: Spec, loaded: Loaded) -> None:
+    """`expect`: node values, `loss`, `grad.<node>`, `update.<param>` (also nested as
+    `grad:` and `update:` mappings) and `loss_after`; numbers or formula strings."""
     expect = section(loaded, "expect", required=False)
-    for key, raw in expect.items():
-        if key == "grad":
+    for original, raw in expect.items():
+        key = str(original)
+        if key in ("grad", "update"):
             if not isinstance(raw, dict):
-                raise GradcliError(M("'expect: grad' must map parameter names to values"),
-                                   loaded.where("expect", "grad"))
-            for pname, praw in raw.items():
-                _add_grad_expect(spec, loaded, str(pname), praw, ("expect", "grad", pname))
+                raise GradcliError(M("'expect: {key}' must map names to values", key=key),
+                                   loaded.where("expect", original))
+            for name, value in raw.items():
+                _add(spec, loaded, f"{key}.{name}", value, ("expect", original, name))
             continue
-        key = str(key)
         if key == spec.loss_name and key not in spec.named:
             key = "loss"  # the tables call the loss L: accept that name too
-        if key.startswith("grad."):
-            _add_grad_expect(spec, loaded, key[5:], raw, ("expect", key))
-            continue
-        if key != "loss" and key not in spec.named:
-            known = ["loss", "grad.<param>"] + list(spec.named)
-            raise GradcliError(unknown(key, known, M("name in expect")),
-                               loaded.where("expect", key, KEY))
-        where = loaded.where("expect", key)
-        value = to_value(raw, where, M("expected {name}", name=key))
-        spec.expect.append(ExpectItem(key, value, where))
+        _add(spec, loaded, key, raw, ("expect", original))
 
 
-def _add_grad_expect(spec: Spec, loaded: Loaded, pname: str, raw: Any, path: tuple) -> None:
-    if pname not in spec.params:
-        raise GradcliError(unknown(pname, list(spec.params), M("parameter in expect")),
+def _add(spec: Spec, loaded: Loaded, name: str, raw: Any, path: tuple) -> None:
+    kind, _, target = name.partition(".")
+    if kind == "grad" and target:
+        known = list(spec.named)
+        if target not in spec.named:
+            raise GradcliError(unknown(target, known, M("name in expect: grad")),
+                               loaded.where(*path, KEY))
+    elif kind == "update" and target:
+        if target not in spec.params:
+            raise GradcliError(unknown(target, list(spec.params),
+                                       M("parameter in expect: update")),
+                               loaded.where(*path, KEY))
+    elif name not in ("loss", "loss_after") and name not in spec.named:
+        known = ["loss", "loss_after", "grad.<name>", "update.<param>"] + list(spec.named)
+        raise GradcliError(unknown(name, known, M("name in expect")),
                            loaded.where(*path, KEY))
     where = loaded.where(*path)
-    name = f"grad.{pname}"
+    if any(item.name == name for item in spec.expect):
+        raise GradcliError(M("{name} is answered twice in expect", name=name),
+                           loaded.where(*path, KEY))
+    if isinstance(raw, str):
+        from gradcli.answers import formulas
+
+        formula = formulas.read(raw, spec, lambda col: loaded.text_where(path, col))
+        spec.expect.append(ExpectItem(name, formula.value, where, formula))
+        return
     spec.expect.append(ExpectItem(name, to_value(raw, where, M("expected {name}", name=name)),
                                   where))

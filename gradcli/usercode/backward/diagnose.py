@@ -70,17 +70,12 @@ class Diagnoser:
         if not param.chain or u.ndim != 0:
             return None
         from gradcli import grading
+        from gradcli.answers.expect_mistakes import chain_diagnosis
 
-        # expect's one-factor-missing diagnosis (grading owns it; without it the
-        # activation-derivative candidates below still name the usual mistake)
-        chain = getattr(grading, "_chain_diagnosis", None)
-        if chain is None:
-            return None
-
-        def near(x: Any, y: Any) -> bool:
+        def near(x: Any, y: Any) -> bool:  # expect's one- and two-factor-missing diagnoses
             return grading.passes(x, y, mistakes.EXPLAIN_RTOL, 1e-300)
 
-        return chain(self.report, param.name, float(u), near)
+        return chain_diagnosis(self.report, param.name, float(u), near)
 
     # ------------------------------------------------- one derivative left out ---
     def _left_out(self, name: str, u: Any, e: Any) -> Msg | None:
