@@ -19,7 +19,6 @@ from gradcli import engine, numeric, verdict
 from gradcli.errors import ExpressionError, GradcliError, NonFiniteError
 from gradcli.graph import Graph
 from gradcli.i18n import M, Msg
-from gradcli.ops import OPS
 from gradcli.parse import caret_detail, parse
 from gradcli.report import DerivativeRow, DeriveReport
 
@@ -178,12 +177,11 @@ def _targets(graph: Graph, variables: list[str], wrt: list[str] | None,
 
 
 def _check_tensor_free(graph: Graph, root: int) -> None:
-    for i in graph.ancestors(root):
-        op = graph.nodes[i].op
-        if op in OPS and not OPS[op].elementwise:
-            raise GradcliError(M("{op} needs tensors: use it in a `gradcli check` file "
-                                 "(derive works on scalar expressions)", op=op),
-                               f"column {graph.nodes[i].col}")
+    i = graph.first_tensor_op(root)
+    if i is not None:
+        raise GradcliError(M("{op} needs tensors: use it in a `gradcli check` file "
+                             "(derive works on scalar expressions)", op=graph.nodes[i].op),
+                           f"column {graph.nodes[i].col}")
 
 
 def _num(v: float) -> str:

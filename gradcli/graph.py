@@ -96,5 +96,14 @@ class Graph:
                 users[a].append(i)
         return users
 
+    def first_tensor_op(self, root: int, start: int = 0) -> int | None:
+        """The first node (from `start`) that `root` uses whose op needs tensors (`@`,
+        sum, softmax, ...): scalar-only commands refuse it with their own reason."""
+        for i in self.ancestors(root):
+            node = self.nodes[i]
+            if i >= start and node.op in OPS and not OPS[node.op].elementwise:
+                return i
+        return None
+
     def free_variables(self, root: int) -> list[str]:
         return [self.nodes[i].name for i in self.ancestors(root) if self.nodes[i].op == VAR]

@@ -22,7 +22,7 @@ from functools import cache
 from gradcli.errors import ExpressionError, GradcliError
 from gradcli.graph import Graph
 from gradcli.i18n import M
-from gradcli.ops import CONSTANTS, FUNCTIONS, OPS
+from gradcli.ops import CONSTANTS, FUNCTIONS
 from gradcli.parse import caret_detail, is_identifier, normalize_name, parse
 
 ANSWER, LET = "--answer", "--let"
@@ -203,10 +203,11 @@ def _parse(out: Answers, item: str, text: str, known: set[str], option: str):
     first = len(graph)
     try:
         parsed = parse(text, graph, resolve, where=option, bound=known | set(out.lets))
-        for node in graph.nodes[first:]:
-            if node.op in OPS and not OPS[node.op].elementwise:
-                raise ExpressionError(M("{op} needs tensors: an answer to derive is a scalar "
-                                        "expression", op=node.op), item, node.col, option)
+        i = graph.first_tensor_op(parsed.root, first)
+        if i is not None:
+            node = graph.nodes[i]
+            raise ExpressionError(M("{op} needs tensors: an answer to derive is a scalar "
+                                    "expression", op=node.op), item, node.col, option)
     except GradcliError as exc:
         col = getattr(exc, "col", None)
         if col is not None:  # the caret under the item as typed, not the blanked text

@@ -77,17 +77,15 @@ class Problem:
 def from_expression(text: str, start_items: list[str]) -> Problem:
     from gradcli.derive import natural_key, parse_bindings
     from gradcli.graph import VAR
-    from gradcli.ops import OPS
     from gradcli.parse import parse
 
     parsed = parse(text)
     graph, root = parsed.graph, parsed.root
-    for i in graph.ancestors(root):
-        op = graph.nodes[i].op
-        if op in OPS and not OPS[op].elementwise:
-            raise GradcliError(M("{op} needs tensors: train a YAML file to use it "
-                                 "(an expression's variables are numbers)", op=op),
-                               f"column {graph.nodes[i].col}")
+    i = graph.first_tensor_op(root)
+    if i is not None:
+        raise GradcliError(M("{op} needs tensors: train a YAML file to use it "
+                             "(an expression's variables are numbers)", op=graph.nodes[i].op),
+                           f"column {graph.nodes[i].col}")
     names = sorted((graph.nodes[i].name for i in graph.ancestors(root)
                     if graph.nodes[i].op == VAR), key=natural_key)
     if not names:
