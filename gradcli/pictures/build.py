@@ -89,9 +89,11 @@ def from_expression(text: str, at: list[str] | None = None,
     return assemble(ev)
 
 
-def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) -> Picture:
-    """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers."""
-    spec = adapter.load_spec(path)
+def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES,
+              budget=None) -> Picture:
+    """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers;
+    `budget` (gradcli.budget.Budget) is what loading and checking may cost."""
+    spec = adapter.load_spec(path, budget)
     g = spec.graph
     last = max([spec.loss, *spec.named.values()])
     names: dict[int, list[str]] = {}
