@@ -41,35 +41,89 @@ _debug = False
 
 def _fail(exc: BaseException) -> int:
     """Print one error line (and any caret detail) to stderr; return the exit code."""
-    if isinstance(exc, BrokenPipeError):  # `gradcli ... | head`: stop quietly
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    if _pipe_closed(exc):  # `gradcli ... | head`: stop quietly (the caller keeps its code)
+        _silence_stdout()
         return 0
+    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS:  # `> /dev/full`
+        _silence_stdout()  # the unwritten rest must not fail again at exit
+        exc = GradcliError(M("cannot write: {reason}", reason=exc.strerror or exc), "stdout")
     if isinstance(exc, GradcliError):
-        print(exc.line(), file=sys.stderr)
+        _err(exc.line())
         if exc.detail:
-            print(exc.detail, file=sys.stderr)
+            _err(exc.detail)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        print("error: gradcli: " + _("interrupted"), file=sys.stderr)
+        _err("error: gradcli: " + _("interrupted"))
         code = 130
     elif isinstance(exc, RecursionError):
-        print("error: input: " + _("nested too deeply for this machine"), file=sys.stderr)
+        _err("error: input: " + _("nested too deeply for this machine"))
         code = 2
     elif isinstance(exc, MemoryError):
-        print("error: input: " + _("too large (out of memory)"), file=sys.stderr)
+        _err("error: input: " + _("too large (out of memory)"))
         code = 2
     else:
-        print("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
-                                      kind=type(exc).__name__, what=escape(exc)),
-              file=sys.stderr)
+        _err("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
+                                     kind=type(exc).__name__, what=escape(exc)))
         code = 2
-    if _debug:
+    if _debug and sys.stderr is not None:
         import traceback
 
         traceback.print_exception(exc)
+    return code
+
+
+#: errno values of a write that cannot go on (a full disk, a quota, an I/O error)
+_WRITE_ERRORS = {28, 27, 5, 122}  # ENOSPC, EFBIG, EIO, EDQUOT
+
+
+def _err(line: str) -> None:
+    """A line on stderr; nothing at all when stderr is closed (`2>&-`): with no
+    stderr, print() would fall back to stdout and mix the error into the output."""
+    if sys.stderr is None:
+        return
+    try:
+        print(line, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
+def _pipe_closed(exc: BaseException) -> bool:
+    """stdout's reader has gone: a BrokenPipeError, or Rich's SystemExit(1) after it
+    met one (Rich points stdout at /dev/null first, which is how it is recognised)."""
+    if isinstance(exc, BrokenPipeError):
+        return True
+    if isinstance(exc, SystemExit) and exc.code == 1:
+        import os
+
+        try:
+            out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
+        except (OSError, ValueError, AttributeError):
+            return False
+        return (out.st_rdev, out.st_ino) == (null.st_rdev, null.st_ino)
+    return False
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that what is still buffered is dropped quietly."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _printed(show, code: int) -> int:
+    """Run the printer `show`; the result's own exit code `code` survives a closed pipe
+    (`| head -1` after a passing check is 0)."""
+    try:
+        show()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - SystemExit: Rich's closed pipe
+        if not _pipe_closed(exc):
+            raise
+        _silence_stdout()
     return code
 
 
@@ -124,14 +178,15 @@ def derive(
                             steps=steps, substitution=substitution, rtol=rtol, atol=atol,
                             time_budget=timeout)
         if as_json:
-            _emit_json(report.to_json())
+            code = _printed(lambda: _emit_json(report.to_json()), 0 if report.ok else 1)
         else:
             from gradcli import render
 
-            render.derive_report(report, fmt.value)
+            code = _printed(lambda: render.derive_report(report, fmt.value),
+                            0 if report.ok else 1)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(code)
 
 
 def _refuse_extra(args: list[str], ctx) -> None:
@@ -174,16 +229,22 @@ def check(
     full: bool = typer.Option(False, "--full", help="Layer form: force the full "
                                                     "element-by-element numeric check."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds allowed for SymPy per file."),
+    max_memory: str = typer.Option("2G", "--max-memory", metavar="SIZE",
+                                   help="Memory budget per file (K, M, G suffixes); a file "
+                                        "estimated to need more is refused."),
+    json_full: bool = typer.Option(False, "--json-full",
+                                   help="With --json, write every tensor in full (tensors of "
+                                        "more than 10,000 entries are summarised otherwise)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Check FILE...: forward values, every parameter's gradient three ways, the
     chain-rule ledger, and grading of hand answers (expect)."""
     global _debug
     _debug = debug
-    if lr is not None and not lr > 0:
-        raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
+        _check_lr(lr)
         _check_tolerances(rtol, atol, timeout)
+        limits = _budget(max_memory, full=full, json_full=as_json and json_full)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     worst = 0
@@ -191,23 +252,47 @@ def check(
         try:
             from gradcli import check as checker, spec as specs
 
-            loaded = specs.load(path)
+            loaded = specs.load(path, limits)
             report = checker.run(loaded, rtol=rtol, atol=atol, lr=lr, symbolic_budget=timeout,
                                  full=full, progress=None if as_json else _progress())
             if as_json:
                 from gradcli.render import check_json
 
-                _emit_json(check_json(report))
+                from gradcli.report import json_tensors
+
+                with json_tensors(full=json_full):
+                    code = _printed(lambda: _emit_json(check_json(report)),
+                                    0 if report.ok else 1)
             else:
                 from gradcli import render
 
-                render.check_report(report, fmt.value, show_paths=paths,
-                                    show_recurrence=recurrence)
-            code = 0 if report.ok else 1
+                code = _printed(lambda: render.check_report(report, fmt.value,
+                                                            show_paths=paths,
+                                                            show_recurrence=recurrence),
+                                0 if report.ok else 1)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
             code = _fail(exc)
         worst = max(worst, code)
+        if code == 130:  # Ctrl-C: the files finished so far are printed; stop here
+            break
     raise typer.Exit(worst)
+
+
+def _check_lr(lr: float | None) -> None:
+    """`--lr` must be a positive finite number (named as the place, not the file)."""
+    import math
+
+    if lr is not None and not (lr > 0 and math.isfinite(lr)):
+        raise GradcliError(M("the learning rate must be a positive finite number, got "
+                             "{value}", value=lr), "--lr")
+
+
+def _budget(max_memory: str, **options):
+    """The memory and work budget of `--max-memory SIZE` (exit 2 for a bad size)."""
+    from gradcli.budget import Budget
+    from gradcli.usercode.make import parse_size
+
+    return Budget(memory=parse_size(max_memory, "--max-memory"), **options)
 
 
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
@@ -218,7 +303,7 @@ def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
 
 def _progress():
     """A progress callback drawing on stderr (only when stderr is a terminal)."""
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():
         return None
     from gradcli.render import progress_callback
 
@@ -247,9 +332,13 @@ def main(argv: list[str] | None = None) -> None:
     if _command_name(sys.argv[1:] if argv is None else argv) != "train":
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+    from gradcli import output
+
+    output.install()  # characters the terminal cannot show become ASCII forms
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
+        code = _printed(_flush_stdout, code if isinstance(code, int) else 0)
     except Exception as exc:  # usage errors from the option parser
         message = getattr(exc, "format_message", None)
         if message is None:
@@ -265,6 +354,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as exc:
         code = _fail(exc)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _flush_stdout() -> None:
+    """Write what is buffered now, so that a full disk or a closed pipe is reported
+    (or ends quietly) here instead of as Python's message at exit."""
+    if sys.stdout is not None:
+        sys.stdout.flush()
 
 
 # ---------------------------------------------------------------- check-code ---
@@ -320,6 +416,8 @@ def graph(
     check_answers: Optional[bool] = typer.Option(
         None, "--check/--no-check", help="Run the check and mark wrong answers and failed "
                                          "gradients (default: when the file has expect)."),
+    max_memory: str = typer.Option("2G", "--max-memory", metavar="SIZE",
+                                   help="Memory budget of a file (K, M, G suffixes)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Draw the computation graph: a box per value (name, operation, value,
@@ -329,12 +427,14 @@ def graph(
     try:
         from gradcli.pictures import command
 
-        drawing = command.draw(target, at, fmt, output, layout, max_boxes, check_answers)
+        drawing = command.draw(target, at, fmt, output, layout, max_boxes, check_answers,
+                               budget=_budget(max_memory))
+        code = 0
         if drawing is not None:
-            command.print_text(drawing)
+            code = _printed(lambda: command.print_text(drawing), 0)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
-    raise typer.Exit(0)
+    raise typer.Exit(code)
 # ------------------------------------------------------------------ train ---
 class Optimizer(str, Enum):
     sgd = "sgd"
