@@ -172,8 +172,6 @@ def infer_shapes(graph, bindings: dict[int, Any], upto: int) -> list[Shape | Non
 
 
 def _shape_of(op: str, elementwise: bool, args: list[Shape]) -> Shape | None:
-    import numpy as np
-
     if op in ("sum", "mean"):
         return ()
     if op == "transpose":
@@ -183,15 +181,22 @@ def _shape_of(op: str, elementwise: bool, args: list[Shape]) -> Shape | None:
         return args[0]
     if op == "matmul":
         return _matmul_shape(*args)
-    try:
-        return tuple(np.broadcast_shapes(*args)) if elementwise else args[0]
-    except ValueError:
-        return None
+    return _broadcast(*args) if elementwise else args[0]
+
+
+def _broadcast(*shapes: Shape) -> Shape | None:
+    """numpy's broadcasting of shapes (None where they do not fit), without numpy: a
+    scalar graph never imports it."""
+    out: list[int] = []
+    for k in range(1, max(map(len, shapes)) + 1):
+        sizes = {s[-k] for s in shapes if len(s) >= k} - {1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(reversed(out))
 
 
 def _matmul_shape(a: Shape, b: Shape) -> Shape | None:
-    import numpy as np
-
     if not a or not b:
         return None
     if len(a) == 1 and len(b) == 1:
@@ -202,10 +207,8 @@ def _matmul_shape(a: Shape, b: Shape) -> Shape | None:
         return a[:-1] if a[-1] == b[0] else None
     if a[-1] != b[-2]:
         return None
-    try:
-        return tuple(np.broadcast_shapes(a[:-2], b[:-2])) + (a[-2], b[-1])
-    except ValueError:
-        return None
+    batch = _broadcast(a[:-2], b[:-2])
+    return None if batch is None else batch + (a[-2], b[-1])
 
 
 def _size(shape: Shape | None) -> int:

@@ -49,7 +49,8 @@ def build(spec: Spec, loaded: Loaded) -> None:
     if (isinstance(shape, list) and shape and all(isinstance(n, int) and not isinstance(
             n, bool) and n > 0 for n in shape)):
         _check_param_count(layers, shape[-1], loaded)  # before drawing x
-        budgets.check_layers(spec, math.prod(shape[:-1]), shape[-1], layers)
+        if math.prod(shape) <= MAX_ELEMENTS:  # else the drawing names its own limit
+            budgets.check_layers(spec, math.prod(shape[:-1]), shape[-1], layers)
     x = _batch(_input(x_raw, loaded, ("inputs", "x"), seed, X_STREAM), loaded)
     batch, n_in = x.shape
     _check_param_count(layers, n_in, loaded)
