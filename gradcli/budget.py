@@ -85,8 +85,10 @@ class Estimate:
         if self.total <= budget.memory:
             return
         shown = sorted(self.parts, key=lambda p: -p[1])[:4]
-        parts = ", ".join(M("{part} {size}", part=what, size=size_text(b)).tr()
-                          for what, b in shown)
+        # a list of messages, still lazy: JSON gets it in English, a person translated
+        parts = M(", ".join(f"{{p{k}}}" for k in range(len(shown))),
+                  **{f"p{k}": M("{part} {size}", part=what, size=size_text(b))
+                     for k, (what, b) in enumerate(shown)})
         raise LimitError(M("needs about {total} of memory ({parts}), over the memory budget "
                            "of {budget} (--max-memory)", total=size_text(self.total),
                            parts=parts, budget=size_text(budget.memory)), where)

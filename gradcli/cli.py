@@ -128,6 +128,8 @@ def _printed(show, code: int) -> int:
 
 
 def _emit_json(obj: dict) -> None:
+    if sys.stdout is None:  # stdout closed (`>&-`): like a closed pipe, nothing to say
+        return
     sys.stdout.write(json.dumps(obj, allow_nan=False, default=_json_default) + "\n")
 
 

@@ -82,6 +82,14 @@ def test_with_stderr_closed_an_error_prints_nothing_on_stdout(args):
     assert (done.returncode, done.stdout) == (2, b"")
 
 
+@pytest.mark.parametrize("args", [("check", SIGMOID, "--json"), ("check", SIGMOID),
+                                  ("derive", "x**2", "--at", "x=1", "--json")])
+def test_with_stdout_closed_the_result_still_gives_the_exit_code(args):
+    done = subprocess.run([*GRADCLI, *map(str, args)], stderr=subprocess.PIPE, timeout=300,
+                          preexec_fn=lambda: os.close(1))
+    assert (done.returncode, done.stderr) == (0, b"")
+
+
 # ---------------------------------------------------------------- full disk ---
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
 @pytest.mark.parametrize("args", [("check", SIGMOID), ("check", SIGMOID, "--json"),
