@@ -16,7 +16,7 @@ from typing import List, Optional
 import typer
 import typer.core
 
-from gradcli import __version__
+from gradcli import __version__, streams
 from gradcli.errors import GradcliError, escape
 from gradcli.i18n import M, _
 
@@ -41,89 +41,35 @@ _debug = False
 
 def _fail(exc: BaseException) -> int:
     """Print one error line (and any caret detail) to stderr; return the exit code."""
-    if _pipe_closed(exc):  # `gradcli ... | head`: stop quietly (the caller keeps its code)
-        _silence_stdout()
+    if streams.pipe_closed(exc):  # `gradcli ... | head`: quiet (the caller keeps its code)
+        streams.silence_stdout()
         return 0
-    if isinstance(exc, OSError) and exc.errno in _WRITE_ERRORS:  # `> /dev/full`
-        _silence_stdout()  # the unwritten rest must not fail again at exit
+    if isinstance(exc, OSError) and exc.errno in streams.WRITE_ERRORS:  # `> /dev/full`
+        streams.silence_stdout()  # the unwritten rest must not fail again at exit
         exc = GradcliError(M("cannot write: {reason}", reason=exc.strerror or exc), "stdout")
     if isinstance(exc, GradcliError):
-        _err(exc.line())
+        streams.err(exc.line())
         if exc.detail:
-            _err(exc.detail)
+            streams.err(exc.detail)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        _err("error: gradcli: " + _("interrupted"))
+        streams.err("error: gradcli: " + _("interrupted"))
         code = 130
     elif isinstance(exc, RecursionError):
-        _err("error: input: " + _("nested too deeply for this machine"))
+        streams.err("error: input: " + _("nested too deeply for this machine"))
         code = 2
     elif isinstance(exc, MemoryError):
-        _err("error: input: " + _("too large (out of memory)"))
+        streams.err("error: input: " + _("too large (out of memory)"))
         code = 2
     else:
-        _err("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
-                                     kind=type(exc).__name__, what=escape(exc)))
+        streams.err("error: internal: " + _("{kind}: {what} (rerun with --debug for a "
+                                            "traceback)", kind=type(exc).__name__,
+                                            what=escape(exc)))
         code = 2
     if _debug and sys.stderr is not None:
         import traceback
 
         traceback.print_exception(exc)
-    return code
-
-
-#: errno values of a write that cannot go on (a full disk, a quota, an I/O error)
-_WRITE_ERRORS = {28, 27, 5, 122}  # ENOSPC, EFBIG, EIO, EDQUOT
-
-
-def _err(line: str) -> None:
-    """A line on stderr; nothing at all when stderr is closed (`2>&-`): with no
-    stderr, print() would fall back to stdout and mix the error into the output."""
-    if sys.stderr is None:
-        return
-    try:
-        print(line, file=sys.stderr)
-    except (OSError, ValueError):
-        pass
-
-
-def _pipe_closed(exc: BaseException) -> bool:
-    """stdout's reader has gone: a BrokenPipeError, or Rich's SystemExit(1) after it
-    met one (Rich points stdout at /dev/null first, which is how it is recognised)."""
-    if isinstance(exc, BrokenPipeError):
-        return True
-    if isinstance(exc, SystemExit) and exc.code == 1:
-        import os
-
-        try:
-            out, null = os.fstat(sys.stdout.fileno()), os.stat(os.devnull)
-        except (OSError, ValueError, AttributeError):
-            return False
-        return (out.st_rdev, out.st_ino) == (null.st_rdev, null.st_ino)
-    return False
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that what is still buffered is dropped quietly."""
-    import os
-
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
-def _printed(show, code: int) -> int:
-    """Run the printer `show`; the result's own exit code `code` survives a closed pipe
-    (`| head -1` after a passing check is 0)."""
-    try:
-        show()
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - SystemExit: Rich's closed pipe
-        if not _pipe_closed(exc):
-            raise
-        _silence_stdout()
     return code
 
 
@@ -180,11 +126,11 @@ def derive(
                             steps=steps, substitution=substitution, rtol=rtol, atol=atol,
                             time_budget=timeout)
         if as_json:
-            code = _printed(lambda: _emit_json(report.to_json()), 0 if report.ok else 1)
+            code = streams.printed(lambda: _emit_json(report.to_json()), 0 if report.ok else 1)
         else:
             from gradcli import render
 
-            code = _printed(lambda: render.derive_report(report, fmt.value),
+            code = streams.printed(lambda: render.derive_report(report, fmt.value),
                             0 if report.ok else 1)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
@@ -263,12 +209,12 @@ def check(
                 from gradcli.report import json_tensors
 
                 with json_tensors(full=json_full):
-                    code = _printed(lambda: _emit_json(check_json(report)),
+                    code = streams.printed(lambda: _emit_json(check_json(report)),
                                     0 if report.ok else 1)
             else:
                 from gradcli import render
 
-                code = _printed(lambda: render.check_report(report, fmt.value,
+                code = streams.printed(lambda: render.check_report(report, fmt.value,
                                                             show_paths=paths,
                                                             show_recurrence=recurrence),
                                 0 if report.ok else 1)
@@ -340,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     command = typer.main.get_command(app)
     try:
         code = command.main(args=argv, prog_name="gradcli", standalone_mode=False)
-        code = _printed(_flush_stdout, code if isinstance(code, int) else 0)
+        code = streams.printed(streams.flush_stdout, code if isinstance(code, int) else 0)
     except Exception as exc:  # usage errors from the option parser
         message = getattr(exc, "format_message", None)
         if message is None:
@@ -356,13 +302,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt as exc:
         code = _fail(exc)
     sys.exit(code if isinstance(code, int) else 0)
-
-
-def _flush_stdout() -> None:
-    """Write what is buffered now, so that a full disk or a closed pipe is reported
-    (or ends quietly) here instead of as Python's message at exit."""
-    if sys.stdout is not None:
-        sys.stdout.flush()
 
 
 # ---------------------------------------------------------------- check-code ---
@@ -433,7 +372,7 @@ def graph(
                                budget=_budget(max_memory))
         code = 0
         if drawing is not None:
-            code = _printed(lambda: command.print_text(drawing), 0)
+            code = streams.printed(lambda: command.print_text(drawing), 0)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(code)
