@@ -41,8 +41,9 @@ class Blob:
 class Prescan:
     #: top-level key text -> (1-based line, number of non-blank, non-comment lines under it)
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
-    #: top-level key text -> lines at the indentation of its first line: the entries of
-    #: a block mapping or list (a multi-line value's continuation lines are deeper)
+    #: top-level key text -> `key:` lines at the indentation of its first line: the
+    #: entries of a block mapping (values' own lines are deeper, or are list items or
+    #: flow rows, which are not `key:` lines)
     entries: dict[str, int] = field(default_factory=dict)
     blobs: list[Blob] = field(default_factory=list)
     may_alias: bool = False  # an `&name` or `*name` may be in the text
@@ -328,7 +329,7 @@ def _max_bracket_depth(line: str) -> int:
 
 def _sections(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
     """Top-level key -> (line, non-blank non-comment lines until the next top-level key),
-    and top-level key -> lines at the indentation of its first line (its entries)."""
+    and top-level key -> its entries (`key:` lines at the indentation of its first line)."""
     sections: dict[str, tuple[int, int]] = {}
     entries: dict[str, int] = {}
     current, line_no, count, indent, at_indent = None, 0, 0, -1, 0
@@ -347,7 +348,7 @@ def _sections(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
         width = len(line) - len(line.lstrip())
         if indent < 0:
             indent = width
-        if width == indent:
+        if width == indent and _SECTION.match(line[width:]):
             at_indent += 1
     if current is not None:
         sections[current] = (line_no, count)

@@ -251,3 +251,17 @@ def test_tensor_parameters_weigh_their_sampled_entries(tmp_path):
     # w feeds c*w (mul), *w (mul), sum: 3 nodes; c the same 3
     assert work.evaluations == 4 * (3 * counts["w"] + 3)
     assert work.entries == counts["w"] + 1
+
+
+def test_long_lists_and_rows_at_the_keys_indentation_are_not_counted_as_values(tmp_path):
+    # YAML lets a list's dashes, or a flow matrix's rows, sit at the indentation of its
+    # key: those lines are not values of the section
+    rows = ",\n  ".join(f"[{i % 5}.0]" for i in range(30_000))
+    path = tmp_path / "long.yaml"
+    path.write_text("inputs:\n  x:\n" + "".join(f"  - {i % 3}.5\n" for i in range(30_000))
+                    + f"  c: [{rows}]\n"
+                    + "params:\n  w: 0.1\nnodes:\n  z: w*sum(x)\nloss: z*sum(c)\n")
+    s = spec.load(str(path))
+    assert s.bindings[s.inputs["x"]].shape == (30_000,)
+    assert s.bindings[s.inputs["c"]].shape == (30_000, 1)
+    assert s.loaded.prescan.entries == {"inputs": 2, "params": 1, "nodes": 1, "loss": 0}
