@@ -2,6 +2,7 @@
 refused before anything big is allocated or run, naming the file and the estimate."""
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -43,8 +44,10 @@ def limited(*args, memory: int = 3 * 2**30):
     def cap():
         resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
 
+    # one BLAS thread: a threaded BLAS reserves address space per core at import
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", "gradcli", *map(str, args)],
-                          capture_output=True, text=True, preexec_fn=cap, timeout=300)
+                          capture_output=True, text=True, preexec_fn=cap, timeout=300, env=env)
 
 
 def _estimate(line: str) -> float:

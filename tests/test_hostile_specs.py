@@ -3,6 +3,7 @@ exit 2, nothing on stdout, one error line naming the file and saying why, within
 capped address space (a regression that allocates instead fails there, not the machine)."""
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -17,8 +18,11 @@ def test_a_hostile_spec_is_refused_naming_the_file(tmp_path, hostile_spec):
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
 
+    # one BLAS thread: a threaded BLAS reserves address space per core at import
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     done = subprocess.run([sys.executable, "-m", "gradcli", "check", str(path)],
-                          capture_output=True, text=True, preexec_fn=limit, timeout=300)
+                          capture_output=True, text=True, preexec_fn=limit, timeout=300,
+                          env=env)
     assert done.returncode == 2 and done.stdout == ""
     [line] = done.stderr.splitlines()[:1]
     assert line.startswith(f"error: {path}"), line

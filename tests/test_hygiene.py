@@ -126,12 +126,12 @@ def test_korean_names_survive_a_cp949_terminal():
 # ------------------------------------------------------------------- Ctrl-C ---
 def test_ctrl_c_prints_the_finished_files_and_exits_130(tmp_path):
     slow = tmp_path / "slow.yaml"
-    slow.write_text(scalar_sum_chain(2500))  # ~3 million replayed nodes: seconds
+    slow.write_text(scalar_sum_chain(3000))  # ~18 million node evaluations: seconds
     proc = subprocess.Popen([*GRADCLI, "check", str(SIGMOID), str(slow), str(SIGMOID),
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     first = proc.stdout.readline()  # the first file is done
-    time.sleep(1.0)  # well inside the second
+    time.sleep(0.5)  # well inside the second
     proc.send_signal(signal.SIGINT)
     rest, err = proc.communicate(timeout=300)
     assert proc.returncode == 130
