@@ -107,8 +107,9 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None,
     report.lr = rate  # grading recognises answers that applied the learning rate
     grading.grade(spec, values, report)
     if rate is not None:
-        _descent_step(spec, report, rate)
-    report.ok = all(p.ok for p in report.params) and all(e.ok for e in report.expect)
+        _descent_step(spec, report, rate, "--lr" if lr is not None else spec.where("lr"))
+    report.ok = (all(p.ok for p in report.params) and all(e.ok for e in report.expect)
+                 and all(row.formula_ok for row in report.layers))
     report.timings["total"] = time.perf_counter() - t0
     return report
 
@@ -134,6 +135,11 @@ def _ledger(spec: Spec, values: list, back, report: CheckReport, paths_cap: int,
 
     report.weight_layout = spec.layers.layout
     report.layers = dense_ledger.layer_rows(spec, values, back.adjoint)
+    for row in report.layers:
+        if not row.formula_ok:  # a failed identity is a failed check, never "ok"
+            report.notes.append(M("layer {k}: the shortcut {how} differs from the engine's "
+                                  "delta_{k} by up to {diff:.1e}: the check fails", k=row.layer,
+                                  how=row.how, diff=row.formula_max_diff))
     report.gradient_flow = dense_ledger.gradient_flow(spec, back.adjoint)
     report.flow_warnings = dense_ledger.flow_warnings(report.gradient_flow)
 
@@ -296,17 +302,41 @@ def _op_named(op: str, label: str | None, where: str) -> Msg:
 
 
 # ---------------------------------------------------------------- descent ---
-def _descent_step(spec: Spec, report: CheckReport, rate: float) -> None:
+def _quiet_numpy(value: Any):
+    """numpy's overflow warnings off (the result is checked instead); nothing for floats."""
+    if _is_scalar(value):
+        import contextlib
+
+        return contextlib.nullcontext()
+    import numpy as np
+
+    return np.errstate(all="ignore")
+
+
+def _descent_step(spec: Spec, report: CheckReport, rate: float, lr_where: str) -> None:
+    """One gradient-descent step; an update that overflows is refused, naming the
+    step and the learning rate (`lr_where`: --lr or the file's lr:)."""
     bindings = dict(spec.bindings)
     for p in report.params:
         nid = spec.params[p.name]
         old = spec.bindings[nid]
-        new = old - rate * p.reverse
+        with _quiet_numpy(old):
+            new = old - rate * p.reverse
+        if not engine._finite(new):
+            raise NonFiniteError(M("the gradient-descent update {name} - lr·grad overflows "
+                                   "with lr {lr:g} (the new value is not a finite number); "
+                                   "use a smaller learning rate", name=p.name, lr=rate),
+                                 lr_where)
         bindings[nid] = new
         report.update.append(UpdateRow(p.name, old, p.reverse, new))
     report.lr = rate
     # engine.forward suppresses numpy warnings itself where arrays are involved
-    report.loss_after = engine.forward(spec.graph, bindings, spec.loss)[spec.loss]
+    try:
+        report.loss_after = engine.forward(spec.graph, bindings, spec.loss)[spec.loss]
+    except NonFiniteError as exc:
+        raise NonFiniteError(M("the loss after the gradient-descent update with lr {lr:g} "
+                               "is not a finite number ({reason}); use a smaller learning "
+                               "rate", lr=rate, reason=exc.what), lr_where) from None
     if report.loss_after > report.loss:
         report.notes.append(M("the step increased the loss ({before:.6g} -> {after:.6g}): "
                               "the learning rate {lr:g} overshoots; try a smaller one",

@@ -17,7 +17,7 @@ from typing import List, Optional
 import typer
 import typer.core
 
-from gradcli import __version__
+from gradcli import __version__, streams
 from gradcli.errors import GradcliError, escape
 from gradcli.i18n import LANGUAGES, M, N_, _, language
 
@@ -59,32 +59,32 @@ _debug = False
 
 def _fail(exc: BaseException) -> int:
     """Print one error line (and any caret detail) to stderr; return the exit code."""
-    if isinstance(exc, BrokenPipeError):  # `gradcli ... | head`: stop quietly
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    if streams.pipe_closed(exc):  # `gradcli ... | head`: quiet (the caller keeps its code)
+        streams.silence_stdout()
         return 0
+    if isinstance(exc, OSError) and exc.errno in streams.WRITE_ERRORS:  # `> /dev/full`
+        streams.silence_stdout()  # the unwritten rest must not fail again at exit
+        exc = GradcliError(M("cannot write: {reason}", reason=exc.strerror or exc), "stdout")
     if isinstance(exc, GradcliError):
-        print(exc.line(), file=sys.stderr)
+        streams.err(exc.line())
         if exc.detail:
-            print(exc.detail, file=sys.stderr)
+            streams.err(exc.detail)
         code = exc.exit_code
     elif isinstance(exc, KeyboardInterrupt):
-        print("error: gradcli: " + _("interrupted"), file=sys.stderr)
+        streams.err("error: gradcli: " + _("interrupted"))
         code = 130
     elif isinstance(exc, RecursionError):
-        print("error: input: " + _("nested too deeply for this machine"), file=sys.stderr)
+        streams.err("error: input: " + _("nested too deeply for this machine"))
         code = 2
     elif isinstance(exc, MemoryError):
-        print("error: input: " + _("too large (out of memory)"), file=sys.stderr)
+        streams.err("error: input: " + _("too large (out of memory)"))
         code = 2
     else:
-        print("error: internal: " + _("{kind}: {what} (rerun with --debug for a traceback)",
-                                      kind=type(exc).__name__, what=escape(exc)),
-              file=sys.stderr)
+        streams.err("error: internal: " + _("{kind}: {what} (rerun with --debug for a "
+                                            "traceback)", kind=type(exc).__name__,
+                                            what=escape(exc)))
         code = 2
-    if _debug:
+    if _debug and sys.stderr is not None:
         import traceback
 
         traceback.print_exception(exc)
@@ -92,6 +92,8 @@ def _fail(exc: BaseException) -> int:
 
 
 def _emit_json(obj: dict) -> None:
+    if sys.stdout is None:  # stdout closed (`>&-`): like a closed pipe, nothing to say
+        return
     sys.stdout.write(json.dumps(obj, allow_nan=False, default=_json_default) + "\n")
 
 
@@ -154,15 +156,17 @@ def derive(
                             steps=steps, substitution=substitution, rtol=rtol, atol=atol,
                             time_budget=timeout, answers=answer, lets=let, seed=seed)
         if as_json:
-            _emit_json(report.to_json())
+            code = streams.printed(lambda: _emit_json(report.to_json()), 0 if report.ok else 1)
         else:
             from gradcli import render
 
-            render.derive_report(report, shown, source=expression, at=at,
-                                 body_only=latex_body)
+            code = streams.printed(
+                lambda: render.derive_report(report, shown, source=expression, at=at,
+                                             body_only=latex_body),
+                0 if report.ok else 1)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(code)
 
 
 def _refuse_extra(args: list[str], ctx) -> None:
@@ -230,17 +234,23 @@ def check(
     summary: bool = _SUMMARY,
     summary_only: bool = _SUMMARY_ONLY,
     summary_csv: Optional[str] = _SUMMARY_CSV,
+    max_memory: str = typer.Option("2G", "--max-memory", metavar="SIZE",
+                                   help="Memory budget per file (K, M, G suffixes); a file "
+                                        "estimated to need more is refused."),
+    json_full: bool = typer.Option(False, "--json-full",
+                                   help="With --json, write every tensor in full (tensors of "
+                                        "more than 10,000 entries are summarised otherwise)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Check FILE...: forward values, every parameter's gradient three ways, the
     chain-rule ledger, and grading of hand answers (expect)."""
     global _debug
     _debug = debug
-    if lr is not None and not lr > 0:
-        raise typer.Exit(_fail(GradcliError(M("must be a positive number"), "--lr")))
     try:
+        _check_lr(lr)
         _check_tolerances(rtol, atol, timeout)
         shown = _report_format(fmt, latex_body)
+        limits = _budget(max_memory, full=full, json_full=as_json and json_full)
     except GradcliError as exc:
         raise typer.Exit(_fail(exc))
     try:
@@ -258,7 +268,8 @@ def check(
                 user_backward.show(report, shown)
 
         code = run_check(files, CheckSettings(rtol, atol, lr, timeout, full, debug=debug,
-                                              backward=backward, code_timeout=code_timeout),
+                                              backward=backward, code_timeout=code_timeout,
+                                              budget=limits, json_full=json_full),
                          BatchSettings(jobs, not unordered, summary, summary_only, summary_csv,
                                        as_json, shown), show,
                          on_error=lambda outcome: printer.failed(outcome.file, outcome.error),
@@ -279,6 +290,23 @@ def _picture_spec(path: str, fmt: str):
         return specs.load(path)
     except Exception:  # noqa: BLE001 - the report stands without its picture
         return None
+
+
+def _check_lr(lr: float | None) -> None:
+    """`--lr` must be a positive finite number (named as the place, not the file)."""
+    import math
+
+    if lr is not None and not (lr > 0 and math.isfinite(lr)):
+        raise GradcliError(M("the learning rate must be a positive finite number, got "
+                             "{value}", value=lr), "--lr")
+
+
+def _budget(max_memory: str, **options):
+    """The memory and work budget of `--max-memory SIZE` (exit 2 for a bad size)."""
+    from gradcli.budget import Budget
+    from gradcli.usercode.make import parse_size
+
+    return Budget(memory=parse_size(max_memory, "--max-memory"), **options)
 
 
 def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
@@ -380,10 +408,14 @@ def main(argv: list[str] | None = None) -> None:
     if _command_name(args) != "train":
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
+    from gradcli import output
+
+    output.install()  # characters the terminal cannot show become ASCII forms
     command = typer.main.get_command(app)
     _prepare(command)
     try:
         code = command.main(args=args, prog_name="gradcli", standalone_mode=False)
+        code = streams.printed(streams.flush_stdout, code if isinstance(code, int) else 0)
     except Exception as exc:  # usage errors from the option parser
         message = getattr(exc, "format_message", None)
         if message is None:
@@ -469,6 +501,8 @@ def graph(
     check_answers: Optional[bool] = typer.Option(
         None, "--check/--no-check", help="Run the check and mark wrong answers and failed "
                                          "gradients (default: when the file has expect)."),
+    max_memory: str = typer.Option("2G", "--max-memory", metavar="SIZE",
+                                   help="Memory budget of a file (K, M, G suffixes)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of failures."),
 ) -> None:
     """Draw the computation graph: a box per value (name, operation, value,
@@ -478,12 +512,14 @@ def graph(
     try:
         from gradcli.pictures import command
 
-        drawing = command.draw(target, at, fmt, output, layout, max_boxes, check_answers)
+        drawing = command.draw(target, at, fmt, output, layout, max_boxes, check_answers,
+                               budget=_budget(max_memory))
+        code = 0
         if drawing is not None:
-            command.print_text(drawing)
+            code = streams.printed(lambda: command.print_text(drawing), 0)
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
-    raise typer.Exit(0)
+    raise typer.Exit(code)
 # ------------------------------------------------------------------ train ---
 class TrainFormat(str, Enum):
     text = "text"

@@ -10,6 +10,7 @@ still come.  A derivative that is undefined at the point for one variable
 """
 from __future__ import annotations
 
+import functools
 import re
 import time
 from dataclasses import dataclass
@@ -44,7 +45,12 @@ def parse_bindings(items: list[str], option: str = "--at") -> dict[str, float]:
                 raise GradcliError(M("expected NAME=VALUE, got '{part}'", part=part), option)
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
                 raise GradcliError(M("'{name}' is not a variable name", name=name), option)
-            bindings[name] = constant_value(text, f"{option} {name}")
+            value = constant_value(text, f"{option} {name}")
+            if name in bindings and bindings[name] != value:  # the same value twice is fine
+                raise GradcliError(M("'{name}' is given two different values ({first} and "
+                                     "{second})", name=name, first=_num(bindings[name]),
+                                     second=_num(value)), option)
+            bindings[name] = value
     return bindings
 
 
@@ -356,28 +362,35 @@ def _unexplained(name: str, sym: _Symbolic):
 def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, float],
                     point: str) -> dict[str, dict]:
     """Reverse-mode gradient and central differences for every target, with the kinks
-    at the point ("kinks") and those crossed within the finite-difference step ("crossing")."""
-    ids = {name: graph.variables[name] for name in at}
-    bindings = {ids[n]: float(v) for n, v in at.items()}
+    at the point ("kinks") and those crossed within the finite-difference step ("crossing").
+
+    One forward and one backward pass serve every target; each difference replays
+    only the nodes that depend on its variable (`engine.Replay`), so 800 variables
+    cost 800 small replays, not 4 x 800 whole forward passes."""
+    bindings = {graph.variables[n]: float(v) for n, v in at.items()}
     wrt = [graph.variables[n] for n in targets]
-    _, grads, back = engine.gradient(graph, bindings, root, wrt, point=point)
-    base = engine.forward(graph, bindings, root, point)
+    values = engine.forward(graph, bindings, root, point)
+    back = engine.backward(graph, values, root, wrt, point=point)
+    users = graph.consumers(root)
+    replay = engine.Replay(graph, values, root, point)
+    kinks = set(back.kinks)
     results = {}
-    for name, node_id, grad in zip(targets, wrt, grads):
+    for name, node_id in zip(targets, wrt):
+        adjoint = back.adjoint[node_id] if node_id <= root else None
+        grad = 0.0 if adjoint is None else adjoint
+        dependents = graph.dependents(node_id, users) if node_id <= root else []
         # Only kinks on a path from this variable affect its derivative.
-        on_path = graph.depends_on({node_id}, root)
-        kink_ops = sorted({graph.nodes[k].op for k in back.kinks if on_path[k]})
-        watch = numeric.KinkWatch(graph, base, [i for i in range(root + 1) if on_path[i]])
+        kink_ops = sorted({graph.nodes[k].op for k in dependents if k in kinks})
+        replay.use(dependents)
+        watch = numeric.KinkWatch(graph, values, dependents)
 
         def f(t: float, node_id=node_id, watch=watch) -> float:
-            moved = dict(bindings)
-            moved[node_id] = t
-            values = engine.forward(graph, moved, root, point)
-            watch.seen(values)
-            return values[root]
+            new = replay({node_id: t})
+            watch.seen(new)
+            return new[root]
 
         try:
-            diff = numeric.central_difference(f, bindings[node_id])
+            diff = numeric.central_difference(f, bindings[node_id], f0=values[root])
             found, error, skipped = diff.value, diff.error, None
         except NonFiniteError as exc:  # the point is fine; the FD step is not
             found, error = None, None
@@ -385,6 +398,7 @@ def _engine_results(graph: Graph, root: int, targets: list[str], at: dict[str, f
                         "({reason})", reason=exc.what)
         results[name] = {"reverse": grad, "numeric": found, "error": error,
                          "kinks": kink_ops, "crossing": sorted(watch.ops), "skipped": skipped}
+    replay.restore()
     return results
 
 
@@ -393,12 +407,11 @@ def _fill_values(row: DerivativeRow, raw, engine_row: dict, at: dict[str, float]
     """The value three ways, and the one verdict on them (`verdict.compare`)."""
     from gradcli import symbolic
 
-    values = {symbolic.symbol(k): v for k, v in at.items()}
     row.value = None
     if raw is not None:
         try:
             with symbolic.time_limit(left()):
-                row.value = symbolic.evaluate(raw, values)
+                row.value = symbolic.evaluate(raw, _sympy_point(tuple(at.items())))
         except symbolic.SymbolicTimeout as exc:
             row.note = M("symbolic value skipped: {reason}", reason=exc.reason)
     row.reverse = float(engine_row["reverse"])
@@ -425,3 +438,12 @@ def _fill_values(row: DerivativeRow, raw, engine_row: dict, at: dict[str, float]
         row.note = v.note
 
 
+
+
+@functools.lru_cache(maxsize=4)
+def _sympy_point(items: tuple[tuple[str, float], ...]) -> dict:
+    """The point as SymPy symbols -> values, made once for every variable's row (800
+    variables made 640,000 symbols when each row built its own)."""
+    from gradcli import symbolic
+
+    return {symbolic.symbol(k): symbolic.exact_float(v) for k, v in items}

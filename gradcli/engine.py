@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Collection, Iterable
 
 from gradcli.errors import NonFiniteError
 from gradcli.graph import CONST, VAR, Graph
@@ -156,40 +156,79 @@ def reforward(graph: Graph, values: list[Value], changed: dict[int, Value], root
     return new
 
 
-def replayer(graph: Graph, dependents: list[int], root: int, point: str = ""):
-    """A fast `reforward` for repeated use with the same dependents (finite differences).
+class Replay:
+    """A fast `reforward` for finite differences: in place, dependents only.
 
-    The plan (each node's forward and arguments) is built once; the loop checks
-    only the final value, and on any failure replays carefully with
-    `reforward` so the error names the op exactly as the forward pass would.
+    `work` starts as a copy of the forward `values` and is shared by every
+    parameter: `use(dependents)` selects the nodes that depend on the node
+    about to change (in order), and each call `replay(changed)` recomputes
+    those in `work` and returns it (valid until the next call).  Nothing else
+    is copied or touched, so a difference costs the size of the dependents,
+    never of the whole graph (a copy of the value list per evaluation made
+    thousands of scalar parameters quadratic).
+
+    The loop checks only the root's value; on any failure it replays carefully
+    with `reforward`, so the error names the op exactly as the forward pass would.
     """
-    plan = [(i, OPS[graph.nodes[i].op].forward, graph.nodes[i].args)
-            for i in dependents if i <= root]
 
-    def replay(values: list[Value], changed: dict[int, Value]) -> list[Value]:
-        new = list(values)
+    def __init__(self, graph: Graph, values: list[Value], root: int, point: str = ""):
+        self.graph, self.values, self.root, self.point = graph, values, root, point
+        self.work = list(values)
+        self.dependents: list[int] = []
+        self.changed: tuple[int, ...] = ()
+        self.plan: list[tuple[int, Any, int, int]] = []
+        #: node evaluations done so far (the work, counted for tests and estimates)
+        self.evaluations = 0
+
+    def use(self, dependents: list[int]) -> None:
+        """The nodes to recompute from now on: those depending on the node that the
+        next calls change (that node itself is not among them)."""
+        self.restore()
+        nodes = self.graph.nodes
+        self.dependents = [i for i in dependents if i <= self.root]
+        # (node, forward, first argument, second argument or -1): no list per call
+        self.plan = [(i, OPS[nodes[i].op].forward, nodes[i].args[0],
+                      nodes[i].args[1] if len(nodes[i].args) > 1 else -1)
+                     for i in self.dependents]
+
+    def restore(self) -> None:
+        """Put the forward values back where the last replays wrote."""
+        work, values = self.work, self.values
+        for i in self.dependents:
+            work[i] = values[i]
+        for i in self.changed:
+            work[i] = values[i]
+        self.changed = ()
+
+    def __call__(self, changed: dict[int, Value]) -> list[Value]:
+        work = self.work
         for i, v in changed.items():
-            new[i] = v
+            work[i] = v
+        self.changed = tuple(changed)
+        self.evaluations += len(self.plan)
         try:
-            for i, forward_fn, args in plan:
-                if i not in changed:
-                    new[i] = forward_fn(*[new[a] for a in args])
-            if _finite(new[root]):
-                return new
+            for i, forward_fn, a, b in self.plan:
+                work[i] = forward_fn(work[a]) if b < 0 else forward_fn(work[a], work[b])
+            if _finite(work[self.root]):
+                return work
         except (ArithmeticError, ValueError):
             pass
-        return reforward(graph, values, changed, root, dependents, point)
-
-    return replay
+        new = reforward(self.graph, self.values, changed, self.root, self.dependents,
+                        self.point)  # raises, naming the op
+        for i in self.dependents:
+            work[i] = new[i]
+        return work
 
 
 def local_partials(graph: Graph, values: list[Value], root: int,
-                   leaves: set[int]) -> dict[int, Value]:
-    """d root / d leaf for each leaf reached from `root`, other leaves held fixed.
+                   leaves: Collection[int]) -> dict[int, Value]:
+    """d root / d leaf for each leaf reached from `root`, other leaves held fixed
+    (`root` itself is never a leaf of its own expression).
 
     Only the nodes between `root` and the leaves are visited, so the cost is
-    the size of that one expression, not of the whole graph (the ledger asks
-    this for every named node).
+    the size of that one expression, not of the whole graph: the ledger asks
+    this for every named node with the same set of leaves (all named nodes),
+    and the total stays linear in the graph.
     """
     inside, stack = {root}, [root]
     while stack:
@@ -212,7 +251,7 @@ def local_partials(graph: Graph, values: list[Value], root: int,
                 continue
             c = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
             adjoint[a] = c if a not in adjoint else adjoint[a] + c
-    return {leaf: adjoint[leaf] for leaf in leaves if leaf in adjoint and leaf != root}
+    return {a: g for a, g in adjoint.items() if a != root and a in leaves}
 
 
 def unbroadcast(grad: Value, like: Value) -> Value:

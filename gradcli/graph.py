@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from gradcli.errors import LimitError
+from gradcli.i18n import M
 from gradcli.ops import OPS
 
 CONST = "const"
@@ -16,6 +18,11 @@ VAR = "var"
 
 #: Refused at this many nodes or more (the contract's limit).
 MAX_NODES = 50_000
+
+
+class GraphTooLarge(LimitError):
+    """MAX_NODES reached while building (`where` is "expression" until a caller that
+    knows the file, such as the spec loader, names the place)."""
 
 
 @dataclass(slots=True)
@@ -37,11 +44,8 @@ class Graph:
 
     def _append(self, node: Node) -> int:
         if len(self.nodes) + 1 >= self.max_nodes:
-            from gradcli.errors import LimitError
-
-            raise LimitError(
-                f"graph too large: {self.max_nodes:,} nodes or more are refused",
-                "expression")
+            raise GraphTooLarge(M("graph too large: {limit:,} nodes or more are refused",
+                                  limit=self.max_nodes), "expression")
         self.nodes.append(node)
         return len(self.nodes) - 1
 
@@ -86,6 +90,20 @@ class Graph:
                         flags[i] = 1
                         break
         return flags
+
+    def dependents(self, start: int, users: list[list[int]]) -> list[int]:
+        """The nodes that depend on node `start` (itself excluded), in order, found by
+        walking `users` (from `consumers`) forward: the cost is the size of the answer,
+        not of the graph, so asking for every parameter stays linear in the work."""
+        seen = {start}
+        stack = [start]
+        while stack:
+            for u in users[stack.pop()]:
+                if u not in seen:
+                    seen.add(u)
+                    stack.append(u)
+        seen.discard(start)
+        return sorted(seen)
 
     def consumers(self, upto: int | None = None) -> list[list[int]]:
         """For each node, the nodes that use it as an argument."""

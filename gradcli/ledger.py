@@ -49,7 +49,7 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
         cid = ids[consumer]
         if not _scalar(values[cid]):
             continue
-        partials = engine.local_partials(spec.graph, values, cid, named_ids - {cid})
+        partials = engine.local_partials(spec.graph, values, cid, named_ids)
         for p in producers:
             # an alias (`n0: w`) is the same node: its local derivative is 1
             result[(consumer, p)] = 1.0 if ids[p] == cid else partials.get(ids[p], 0.0)
@@ -184,17 +184,67 @@ def _topological(root: str, uses: dict[str, list[str]]) -> list[str]:
     return order[::-1]
 
 
-def paths(root: str, target: str, uses: dict[str, list[str]]) -> list[list[str]]:
-    out, stack = [], [[root]]
+def paths(root: str, target: str, uses: dict[str, list[str]],
+          counts: dict[str, int] | None = None,
+          consumers: dict[str, list[str]] | None = None,
+          limit: int | None = None) -> list[list[str]] | None:
+    """Every path root -> ... -> target through `uses`, in the order a walk from the
+    root meets them; None when they hold more than `limit` edges in all."""
+    return _walk(root, target, uses, counts, consumers, limit)[0]
+
+
+def _walk(root: str, target: str, uses: dict[str, list[str]],
+          counts: dict[str, int] | None, consumers: dict[str, list[str]] | None,
+          limit: int | None) -> tuple[list[list[str]] | None, int]:
+    """`paths`, and the steps the walk took (at most `limit` + 1 when it gives up).
+
+    The walk goes up from the target through consumers that the root reaches
+    (`counts`, from count_paths), so every branch ends at the root and the cost is
+    the size of the answer, never of the graph (a walk down from the root would
+    also explore every branch that misses the target).
+    """
+    counts = count_paths(root, uses) if counts is None else counts
+    consumers = _consumers(uses) if consumers is None else consumers
+    if counts.get(target, 0) == 0:
+        return [], 0
+    out: list[list[str]] = []
+    edges = steps = 0
+    up = [target]
+    stack = [iter(consumers.get(target, []))]
     while stack:
-        path = stack.pop()
-        last = path[-1]
-        if last == target:
-            out.append(path)
+        if up[-1] == root:
+            out.append(up[::-1])
+            edges += len(up) - 1
+            stack.pop()
+            up.pop()
             continue
-        for p in reversed(uses.get(last, [])):
-            stack.append(path + [p])
-    return out
+        nxt = next(stack[-1], None)
+        steps += 1
+        if nxt is None:
+            stack.pop()
+            up.pop()
+        elif counts.get(nxt, 0):
+            up.append(nxt)
+            if limit is not None and edges + len(up) - 1 > limit:
+                return None, steps  # more than may still be listed
+            stack.append(iter(consumers.get(nxt, [])))
+    if len(out) > 1:  # the order of a walk down from the root, through `uses` in order
+        out.sort(key=lambda path: [uses[a].index(b) for a, b in zip(path, path[1:])])
+    return out, steps
+
+
+def _consumers(uses: dict[str, list[str]]) -> dict[str, list[str]]:
+    consumers: dict[str, list[str]] = {}
+    for c, producers in uses.items():
+        for p in producers:
+            consumers.setdefault(p, []).append(c)
+    return consumers
+
+
+#: Steps of the walks listing chain-rule paths, over all parameters: past this, a
+#: parameter's paths are counted, not listed (a sum of 2,500 terms would list ~3 million
+#: factors).
+MAX_LISTED_FACTORS = 20_000
 
 
 def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
@@ -211,12 +261,20 @@ def attach(spec: Spec, values: list, back, report, paths_cap: int = 16,
     adjoint = {n: back.adjoint[i] if i <= spec.loss else None for n, i in ids.items()}
     shape = _Shape(spec.graph, root)
     counts = shape.get(("counts",), lambda: count_paths(root, uses))
+    consumers = shape.get(("consumers",), lambda: _consumers(uses))
+    budget = MAX_LISTED_FACTORS
     for p in report.params:
         total = counts.get(p.name, 0)
         p.paths_total = total
         if not scalar or total > paths_cap:
             continue
-        for path in shape.get(("paths", p.name), lambda: paths(root, p.name, uses)):
+        found, steps = shape.get(
+            ("walk", p.name, budget),
+            lambda: _walk(root, p.name, uses, counts, consumers, max(budget, 0)))
+        budget -= steps  # walks that give up count too: the total stays bounded
+        if found is None:  # too long to list: the recurrence still shows every step
+            continue
+        for path in found:
             factors, product = [], 1.0
             for consumer, producer in zip(path, path[1:]):
                 value = numbers.get((consumer, producer), 0.0)
@@ -253,10 +311,7 @@ class _Shape:
 
 def _consumers_in_order(root: str, uses: dict[str, list[str]]) -> list[tuple[str, list[str]]]:
     """Each name reachable from root (consumers first) with the names that use it."""
-    consumers: dict[str, list[str]] = {}
-    for c, producers in uses.items():
-        for p in producers:
-            consumers.setdefault(p, []).append(c)
+    consumers = _consumers(uses)
     return [(name, consumers.get(name, [])) for name in _topological(root, uses)]
 
 

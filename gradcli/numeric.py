@@ -55,6 +55,8 @@ class NumericResult:
     notes: list[Msg] = field(default_factory=list)
     mode: str = "full"
     failed_directions: list[Any] = field(default_factory=list)
+    #: node evaluations done (graph form): the work, which tests count
+    evaluations: int = 0
 
 
 def step_for(x: float) -> float:
@@ -147,36 +149,39 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
                     max_entries: int = MAX_ENTRIES) -> NumericResult:
     """Central differences of node `loss` for every parameter entry.
 
-    Only the nodes that depend on the parameter are re-evaluated; each entry's
-    difference is watched for kinks.  Above `max_entries` entries in total, a
-    seeded sample of each tensor's entries is computed (the others stay NaN).
+    Only the nodes that depend on the parameter are re-evaluated (found by a
+    walk forward from it, and replayed in place: the cost of a parameter is
+    the size of what depends on it); each entry's difference is watched for
+    kinks.  Above `max_entries` entries in total, a seeded sample of each
+    tensor's entries is computed (the others stay NaN).
     """
     from gradcli import engine
 
     result = NumericResult()
-    total = sum(_size(values[i]) for i in params.values())
-    sampled = total > max_entries
-    # entries computed per parameter: all of them, or each tensor's share of the limit
-    counts = {name: _size(values[nid]) if not sampled or isinstance(values[nid], float)
-              else min(_size(values[nid]), max(1, _size(values[nid]) * max_entries // total))
-              for name, nid in params.items()}
+    sizes = {name: _size(values[nid]) for name, nid in params.items()}
+    counts = entry_counts(sizes, {name: isinstance(values[nid], float)
+                                  for name, nid in params.items()}, max_entries)
+    sampled = sum(sizes.values()) > max_entries
     counter = _Counter(progress, sum(counts.values()))
     from gradcli.structure_cache import memo
 
-    plans = memo(graph)  # same-shaped files in a batch share the replay plans
+    plans = memo(graph)  # same-shaped files in a batch share the dependents
+    users = None
+    replay = engine.Replay(graph, values, loss)
     for name, nid in params.items():
-        plan = plans.get(("replay", nid, loss)) if plans is not None else None
-        if plan is None:
-            flags = graph.depends_on({nid}, loss)
-            dependents = [i for i in range(loss + 1) if flags[i] and i != nid]
-            plan = dependents, engine.replayer(graph, dependents, loss)
+        key = ("dependents", nid, loss)
+        dependents = plans.get(key) if plans is not None else None
+        if dependents is None:
+            if users is None:
+                users = graph.consumers(loss)
+            dependents = graph.dependents(nid, users) if nid <= loss else []
             if plans is not None:
-                plans[("replay", nid, loss)] = plan
-        dependents, replay = plan
+                plans[key] = dependents
+        replay.use(dependents)
         watch = KinkWatch(graph, values, dependents)
 
-        def loss_at(v: Value, nid: int = nid, replay=replay, watch=watch) -> float:
-            new = replay(values, {nid: v})
+        def loss_at(v: Value, nid: int = nid, watch=watch) -> float:
+            new = replay({nid: v})
             if watch:
                 watch.seen(new)
             return new[loss]
@@ -185,12 +190,25 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
             _scalar_entry(result, name, values[nid], values[loss], loss_at, watch)
             counter.add(1)
         else:
-            keep = counts[name] if counts[name] < _size(values[nid]) else None
+            keep = counts[name] if counts[name] < sizes[name] else None
             _tensor_entries(result, name, values[nid], values[loss], loss_at, watch,
                             counter, keep)
+    replay.restore()
     counter.finish()
     result.mode = "sampled" if sampled else "full"
+    result.evaluations = replay.evaluations
     return result
+
+
+def entry_counts(sizes: dict[str, int], scalar: dict[str, bool],
+                 max_entries: int = MAX_ENTRIES) -> dict[str, int]:
+    """Entries computed per parameter: all of them, or above `max_entries` in total,
+    each tensor's share of the limit (scalars are always computed)."""
+    total = sum(sizes.values())
+    if total <= max_entries:
+        return dict(sizes)
+    return {name: n if scalar[name] else min(n, max(1, n * max_entries // total))
+            for name, n in sizes.items()}
 
 
 def _size(v: Value) -> int:

@@ -1,10 +1,78 @@
-"""Plain dataclasses of results: what the renderers print and `--json` serialises."""
+"""Plain dataclasses of results: what the renderers print and `--json` serialises.
+
+Tensors of more than JSON_FULL_MAX entries are written in JSON as a summary,
+`{"shape", "size", "norm", "min", "max", "worst": [[index, value], ...]}`
+(`summary`), unless `json_tensors(full=True)` is in effect (`--json-full`):
+a 10-million-entry gradient as nested lists is ~200 MB of text and several
+GB of Python objects on the way.
+"""
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from gradcli.i18n import Msg, english
+
+#: Tensors with more entries than this are summarised in JSON (unless --json-full).
+JSON_FULL_MAX = 10_000
+#: Entries listed under "worst" in a summary.
+WORST_SHOWN = 5
+_FULL_TENSORS = contextvars.ContextVar("gradcli_json_full_tensors", default=False)
+
+
+@contextlib.contextmanager
+def json_tensors(full: bool) -> Iterator[None]:
+    """Inside the block, `to_json` writes every tensor in full (`--json-full`) or
+    summarises the big ones (the default)."""
+    token = _FULL_TENSORS.set(full)
+    try:
+        yield
+    finally:
+        _FULL_TENSORS.reset(token)
+
+
+def summarised(value: Any) -> bool:
+    """Is `value` a tensor that JSON writes as a summary?"""
+    size = getattr(value, "size", None)
+    return (getattr(value, "dtype", None) is not None and isinstance(size, int)
+            and size > JSON_FULL_MAX and not _FULL_TENSORS.get())
+
+
+def summary(a: Any, worst: Any = None) -> dict[str, Any]:
+    """A big tensor in a few numbers: shape, size, norm, min and max over its finite
+    entries (`computed` counts them when some are NaN: not computed), and "worst":
+    [index, value] at the flat indices `worst` (default: the WORST_SHOWN entries of
+    largest magnitude)."""
+    import numpy as np
+
+    flat = np.asarray(a, dtype=float).reshape(-1)
+    finite = np.isfinite(flat)
+    count = int(finite.sum())
+    kept = flat if count == flat.size else flat[finite]
+    out: dict[str, Any] = {"shape": list(a.shape), "size": int(flat.size),
+                           "norm": float(np.linalg.norm(kept)) if count else None,
+                           "min": float(kept.min()) if count else None,
+                           "max": float(kept.max()) if count else None}
+    if count != flat.size:
+        out["computed"] = count
+    if worst is None:
+        worst = largest(np.where(finite, np.abs(flat), -1.0), WORST_SHOWN, count)
+    out["worst"] = [[[int(i) for i in np.unravel_index(int(k), a.shape)],
+                     _plain(float(flat[k]))] for k in worst]
+    return out
+
+
+def largest(score: Any, k: int, available: int | None = None) -> list[int]:
+    """Flat indices of the `k` largest scores, largest first (linear time)."""
+    import numpy as np
+
+    k = min(k, score.size if available is None else available)
+    if k <= 0:
+        return []
+    top = np.argpartition(score, score.size - k)[score.size - k:]
+    return [int(i) for i in top[np.argsort(-score[top], kind="stable")]]
 
 
 @dataclass
@@ -109,6 +177,8 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Msg):
         return english(value)  # JSON is English in every language
     if getattr(value, "dtype", None) is not None and value.dtype.kind in "fb":
+        if summarised(value):
+            return summary(value)
         return _plain_array(value)
     tolist = getattr(value, "tolist", None)
     if tolist is not None:
@@ -238,8 +308,16 @@ class ParamResult:
 
     def to_json(self) -> dict[str, Any]:
         v = self.verdict
-        return {"name": self.name, "shape": self.shape, "reverse": _plain(self.reverse),
-                "numeric": _plain(self.numeric), "symbolic": _plain(self.symbolic),
+        if summarised(self.reverse):  # the entries where the methods disagree most
+            worst = _disagreement(self.reverse, self.numeric)
+            shown = {k: None if a is None else summary(a, worst) for k, a in
+                     (("reverse", self.reverse), ("numeric", self.numeric),
+                      ("symbolic", self.symbolic))}
+        else:
+            shown = {k: _plain(a) for k, a in (("reverse", self.reverse),
+                                                ("numeric", self.numeric),
+                                                ("symbolic", self.symbolic))}
+        return {"name": self.name, "shape": self.shape, **shown,
                 "rel_error": _plain(v.rel_error), "ok": v.ok, "band": v.band,
                 "cause": v.cause, "attribution": _plain(v.attribution), "note": _plain(v.note),
                 "kink": self.kink, "worst_index": _plain(v.worst_index),
@@ -288,6 +366,21 @@ class BackwardResult:
                 "extra": [{"name": name, "ok": False, "diagnosis": _plain(why)}
                           for name, why in self.extra],
                 "printed_lines": self.printed_lines}
+
+
+def _disagreement(reverse: Any, numeric: Any) -> list[int]:
+    """Flat indices where reverse and numeric differ most (computed entries only);
+    the largest gradients where nothing was computed numerically."""
+    import numpy as np
+
+    r = np.asarray(reverse, dtype=float).reshape(-1)
+    n = np.asarray(numeric, dtype=float).reshape(-1) if numeric is not None else None
+    if n is None or n.shape != r.shape or not np.isfinite(n).any():
+        return largest(np.where(np.isfinite(r), np.abs(r), -1.0), WORST_SHOWN)
+    ok = np.isfinite(n) & np.isfinite(r)
+    with np.errstate(invalid="ignore"):
+        gap = np.where(ok, np.abs(r - n), -1.0)
+    return largest(gap, WORST_SHOWN, int(ok.sum()))
 
 
 @dataclass
@@ -342,6 +435,7 @@ class LayerRow:
     formula_max_diff: float | None = None
     da_prev: Any = None  # dL/da_{k-1}: the error signal passed down (layers above the first)
     da_how: str | None = None  # its matrix formula in the file's layout
+    formula_ok: bool = True  # the shortcut matched (False makes the check fail)
 
     @property
     def delta_shape(self) -> list[int]:
@@ -353,6 +447,7 @@ class LayerRow:
                "dW_shape": self.dW_shape, "dW_how": self.dW_how, "db_how": self.db_how}
         if self.formula_max_diff is not None:
             out["formula_max_diff"] = self.formula_max_diff
+            out["formula_ok"] = self.formula_ok
         if self.da_how is not None:
             out.update(da_prev=_plain(self.da_prev), da_how=self.da_how)
         return out

@@ -43,6 +43,10 @@ class Blob:
 class Prescan:
     #: top-level key text -> (1-based line, number of non-blank, non-comment lines under it)
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: top-level key text -> `key:` lines at the indentation of its first line: the
+    #: entries of a block mapping (values' own lines are deeper, or are list items or
+    #: flow rows, which are not `key:` lines)
+    entries: dict[str, int] = field(default_factory=dict)
     blobs: list[Blob] = field(default_factory=list)
     may_alias: bool = False  # an `&name` or `*name` may be in the text
     depth_estimate: int = 0  # an upper bound on the nesting of the rest of the text
@@ -62,7 +66,7 @@ def prescan(text: str, min_chars: int, max_values: int | None = None,
     slower estimates, so a caller's refusal costs little."""
     scan = Prescan()
     scan.blobs = find_blobs(text, min_chars, max_values)
-    scan.sections = _sections(text)
+    scan.sections, scan.entries = _sections(text)
     if check is not None:
         check(scan)
     rest = _without_blobs(text, scan.blobs)
@@ -326,10 +330,12 @@ def _max_bracket_depth(line: str) -> int:
     return best
 
 
-def _sections(text: str) -> dict[str, tuple[int, int]]:
-    """Top-level key -> (line, non-blank non-comment lines until the next top-level key)."""
+def _sections(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, int]]:
+    """Top-level key -> (line, non-blank non-comment lines until the next top-level key),
+    and top-level key -> its entries (`key:` lines at the indentation of its first line)."""
     sections: dict[str, tuple[int, int]] = {}
-    current, line_no, count = None, 0, 0
+    entries: dict[str, int] = {}
+    current, line_no, count, indent, at_indent = None, 0, 0, -1, 0
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -337,9 +343,17 @@ def _sections(text: str) -> dict[str, tuple[int, int]]:
             m = _SECTION.match(line)
             if current is not None:
                 sections[current] = (line_no, count)
+                entries[current] = at_indent
             current, line_no, count = (m.group(1).strip("'\"") if m else None), n, 0
+            indent, at_indent = -1, 0
             continue
         count += 1
+        width = len(line) - len(line.lstrip())
+        if indent < 0:
+            indent = width
+        if width == indent and _SECTION.match(line[width:]):
+            at_indent += 1
     if current is not None:
         sections[current] = (line_no, count)
-    return sections
+        entries[current] = at_indent
+    return sections, entries

@@ -1,9 +1,13 @@
-"""Shared test data: the hostile expressions every front end must refuse.
+"""Shared test data: the hostile expressions every front end must refuse, and hostile
+network files.
 
 Any test with a `hostile` argument is run once per expression below
-(test_parse.py checks the parser, test_derive_cli.py the whole CLI).
+(test_parse.py checks the parser, test_derive_cli.py the whole CLI); any test with a
+`hostile_spec` argument once per file of HOSTILE_SPECS (test_hostile_specs.py).
 """
 from __future__ import annotations
+
+from typing import Callable
 
 import pytest
 
@@ -108,12 +112,71 @@ HOSTILE: list[tuple[str, str]] = [
     ("number-after-operand", "x 2"),
     ("en-dash", "x – y"),
     ("operands-across-lines", "w x\n b"),
+    # Issue 8: refused with stderr closed too, printing nothing on stdout.
+    ("attribute-x-y", "x.y"),
 ]
 
 HOSTILE_TEXTS = [text for _, text in HOSTILE]
 
 
+def _net(x_shape: str, units: str, loss: str = "squared_error", y: str = "") -> str:
+    y = y or f"{{shape: [{x_shape.split(',')[0].strip('[ ')}, 1]}}"
+    layers = "".join(f"  - dense: {{units: {u}, activation: {a}}}\n"
+                     for u, a in (part.split(":") for part in units.split()))
+    return (f"inputs:\n  x: {{shape: {x_shape}}}\n  y: {y}\nlayers:\n{layers}"
+            f"loss: {loss}\n")
+
+
+def _sum_chain(p: int) -> str:
+    terms = [f"  t{i}: tanh(w{i}*{1 + i % 7})\n" for i in range(p)]
+    chain = ["  s0: t0\n"] + [f"  s{i}: s{i - 1} + t{i}\n" for i in range(1, p)]
+    return ("params:\n" + "".join(f"  w{i}: 0.01\n" for i in range(p)) + "nodes:\n"
+            + "".join(terms) + "".join(chain) + f"loss: s{p - 1}**2\n")
+
+
+#: (id, a function writing the file's text, what its one error line says): hostile and
+#: careless network files, each refused with exit 2 and the file named, quickly and
+#: within a capped address space (tests/test_hostile_specs.py).
+HOSTILE_SPECS: list[tuple[str, Callable[[], str], str]] = [
+    # Issue 8: memory and work beyond the budget, refused with the estimate.
+    ("batch-40M", lambda: _net("[40000000, 2]", "3:sigmoid 1:sigmoid"), "needs about"),
+    ("units-9000-batch-100k", lambda: _net("[100000, 10]", "9000:sigmoid 1:sigmoid"),
+     "needs about"),
+    ("outer-product-50k", lambda: "inputs:\n  a: " + str([[1.0]] * 50_000)
+     + "\nparams:\n  w: 1.0\nnodes:\n  c: a*transpose(a)*w\nloss: sum(c)\n",
+     "needs about"),
+    ("nodes-300k", lambda: "params:\n  w: 0.5\nnodes:\n"
+     + "".join(f"  a{i}: w\n" for i in range(300_000)) + "loss: a0\n",
+     "graphs of 50,000 nodes or more are refused"),
+    ("inputs-50k-flow", lambda: "inputs: {" + ", ".join(f"a{i}: 1" for i in range(50_000))
+     + "}\nparams:\n  w: 1.0\nloss: w*a0\n", "graph too large"),
+    ("sum-chain-5000", lambda: _sum_chain(5000), "over the work budget"),
+    # Issue 8: targets and outputs that would give wrong verdicts.
+    ("ce-not-distribution", lambda: _net("[1, 2]", "3:softmax", "cross_entropy",
+                                         "[[0.5, 0.9, 0.7]]"),
+     "must be probability distributions"),
+    ("softmax-one-unit", lambda: _net("[1, 2]", "1:softmax", "cross_entropy", "[[1]]"),
+     "softmax over one unit is always 1"),
+    ("bce-linear", lambda: _net("[2, 2]", "1:linear", "binary_cross_entropy", "[1, 0]"),
+     "needs a sigmoid output layer"),
+    # Issue 8: YAML numbers and keys said as written.
+    ("node-hexadecimal", lambda: "params:\n  w: 2\nnodes:\n  n: 0x1F\nloss: n*w\n",
+     "'0x1F' looks like a number in base 16"),
+    ("value-nan", lambda: "params:\n  w: .nan\nloss: w\n", "'.nan' is not a finite number"),
+    ("value-1e999", lambda: "params:\n  w: 1e999\nloss: w\n",
+     "'1e999' is not a finite number"),
+    ("sexagesimal", lambda: "params:\n  w: 1:30\nloss: w\n", "base-60"),
+    ("yaml11-key-on", lambda: "params:\n  on: 1\nloss: on\n",
+     "YAML 1.1 reads the key 'on' as true"),
+    ("lr-overflow-in-file", lambda: "params:\n  w: 10\nloss: w**2\nlr: 1e300\n",
+     "the loss after the gradient-descent update with lr 1e+300 is not a finite number"),
+]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "hostile" in metafunc.fixturenames:
         metafunc.parametrize("hostile", HOSTILE_TEXTS, ids=[i for i, _ in HOSTILE])
+    if "hostile_spec" in metafunc.fixturenames:
+        metafunc.parametrize("hostile_spec", [(make, said) for _, make, said in HOSTILE_SPECS],
+                             ids=[i for i, _, _ in HOSTILE_SPECS])
 

@@ -588,7 +588,7 @@ def test_graph_form_samples_entries_above_the_limit(tmp_path):
     n = 20_100
     w = [round(0.001 * (i % 97) - 0.05, 3) for i in range(n)]
     path = write(tmp_path, "big.yaml", f"params:\n  w: {w}\nloss: sum(w*w)/2\n")
-    code, report = check_json(path)
+    code, report = check_json(path, "--json-full")
     [p] = report["params"]
     assert code == 0 and report["mode"] == "sampled"
     [note] = [n for n in report["notes"] if "sampled" in n]

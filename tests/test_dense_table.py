@@ -38,7 +38,19 @@ def test_only_relu_has_a_kink_and_he_initialisation():
     assert {n for n, a in table.ACTIVATIONS.items() if a.init == "he"} == {"relu"}
 
 
-PAIRS = [(act, loss) for act in table.ACTIVATIONS for loss in table.LOSSES]
+# the cross-entropies take the log of the outputs: only probability outputs are accepted
+PAIRS = [(act, loss) for act in table.ACTIVATIONS for loss in table.LOSSES
+         if act in table.OUTPUTS.get(loss, (act,))]
+REFUSED = [(act, loss) for act in table.ACTIVATIONS for loss in table.LOSSES
+           if (act, loss) not in PAIRS]
+
+
+@pytest.mark.parametrize("act, loss", REFUSED, ids=[f"{a}-{l}" for a, l in REFUSED])
+def test_a_cross_entropy_after_other_outputs_is_refused(act, loss):
+    with pytest.raises(GradcliError) as refused:
+        table.check_output([table.Dense(3, act)], table.LOSSES[loss], "net.yaml:6:7")
+    assert str(refused.value.what).startswith(f"{loss} needs a ")
+    assert refused.value.where == "net.yaml:6:7"
 
 
 def targets_for(loss: str, batch: int, units: int) -> list:

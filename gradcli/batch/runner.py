@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from gradcli import streams
 from gradcli.batch import summary as summaries
 from gradcli.batch.outcome import Outcome, error_json, json_line
 from gradcli.batch.progress import ProgressBar
@@ -79,7 +80,7 @@ def run_check(files: list[str], settings, batch: BatchSettings,
 
     def emit(outcome: Outcome) -> None:
         if outcome.error is not None:
-            print(outcome.error, file=sys.stderr)
+            streams.err(outcome.error)
             if batch.as_json and not batch.summary_only:
                 _write(error_json(outcome) + "\n")
             elif on_error is not None and not batch.summary_only:
@@ -178,13 +179,17 @@ def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
     def show(index: int, outcome: Outcome) -> None:
         if bar.shown and (stdout_tty or outcome.error is not None):
             bar.clear()
-        emit(outcome)
-        sys.stdout.flush()
-        rows[index] = outcome.row
+        rows[index] = outcome.row  # counted before printing: a closed pipe keeps the code
         state["worst"] = max(state["worst"], outcome.code)
+        if sys.stdout is None:  # stdout closed (`>&-`): only the error lines are said
+            if outcome.error is not None:
+                streams.err(outcome.error)
+        else:
+            emit(outcome)
+            sys.stdout.flush()
         bar.update(len(rows))
 
-    interrupted = closed = False
+    interrupted, closed = False, sys.stdout is None
     try:
         for index, outcome in outcomes:
             if not batch.ordered:
@@ -196,7 +201,9 @@ def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
                 state["next"] += 1
     except KeyboardInterrupt:
         interrupted = True
-    except BrokenPipeError:
+    except (BrokenPipeError, SystemExit) as exc:  # SystemExit: Rich's closed pipe
+        if not streams.pipe_closed(exc):
+            raise
         closed = True
     finally:
         close = getattr(outcomes, "close", None)
@@ -212,11 +219,13 @@ def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
             try:
                 finish()
             except GradcliError as exc:
-                print(exc.line(), file=sys.stderr)
+                streams.err(exc.line())
                 state["worst"] = max(state["worst"], 2)
         if not closed:
             _print_summary(summary, batch)
-    except BrokenPipeError:
+    except (BrokenPipeError, SystemExit) as exc:
+        if not streams.pipe_closed(exc):
+            raise
         closed = True
     if closed:
         _quiet_stdout()
@@ -225,10 +234,10 @@ def drive(outcomes: Iterator[tuple[int, Outcome]], total: int,
         try:
             summaries.write_csv(summary, batch.summary_csv)
         except GradcliError as exc:
-            print(exc.line(), file=sys.stderr)
+            streams.err(exc.line())
             code = 2
     if interrupted:
-        print("error: gradcli: " + _("interrupted"), file=sys.stderr)
+        streams.err("error: gradcli: " + _("interrupted"))
         return 130
     return code
 

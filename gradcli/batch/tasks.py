@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from gradcli.batch.outcome import Outcome, Row, failure, json_line
 from gradcli.errors import GradcliError
@@ -30,13 +31,15 @@ class CheckSettings:
     progress: bool = False  # a per-file numeric progress bar (one file, in this process)
     backward: str | None = None  # --backward FILE.py:FUNC: the user's backward, compared
     code_timeout: float = 60.0  # seconds for that file
+    budget: Any = None  # gradcli.budget.Budget (--max-memory); None: the default budget
+    json_full: bool = False  # --json-full: every tensor in full, not summarised
 
 
 def check_file(path: str, settings: CheckSettings) -> Outcome:
     try:
         from gradcli import check, spec as specs
 
-        loaded = specs.load(path)
+        loaded = specs.load(path, settings.budget)
         report = check.run(loaded, rtol=settings.rtol, atol=settings.atol, lr=settings.lr,
                            symbolic_budget=settings.timeout, full=settings.full,
                            progress=_progress() if settings.progress else None)
@@ -50,8 +53,10 @@ def check_file(path: str, settings: CheckSettings) -> Outcome:
         lines = None
         if settings.as_json:
             from gradcli.render import check_json
+            from gradcli.report import json_tensors
 
-            lines = [json_line(check_json(report))]
+            with json_tensors(full=settings.json_full):
+                lines = [json_line(check_json(report))]
         right = sum(1 for e in report.expect if e.ok)
         row = Row(path, code, right=right, wrong=len(report.expect) - right,
                   gradients_ok=all(p.ok for p in report.params))
@@ -62,7 +67,7 @@ def check_file(path: str, settings: CheckSettings) -> Outcome:
 
 def _progress():
     """The numeric check's progress bar (stderr, only on a terminal)."""
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():
         return None
     from gradcli.render import progress_callback
 

@@ -19,6 +19,9 @@ from gradcli.report import FlowRow, LayerRow
 
 #: ‖dL/da‖ changing more than this many times is a warning.
 FLOW_RATIO = 1e3
+#: The textbook shortcut must match the engine's delta within this (relative to the
+#: largest entry): both are exact formulas, so they differ by rounding only.
+IDENTITY_RTOL = 1e-8
 
 
 def layer_rows(spec, values: list, adjoint: list) -> list[LayerRow]:
@@ -35,11 +38,16 @@ def layer_rows(spec, values: list, adjoint: list) -> list[LayerRow]:
         delta = adjoint[spec.named[f"z{k}"]]
         local = act.derivative.format(k=k)
         form = loss.stable.get(act.name) if k == L else None
-        formula_diff = None
+        formula_diff, formula_ok = None, True
         if form is not None:
             how = form.shortcut
             shortcut = (values[spec.named["yhat"]] - values[spec.inputs["y"]]) / net.batch
             formula_diff = float(np.abs(shortcut - delta).max())
+            # the identity holds to rounding, and to the targets' allowed deviation from
+            # summing to 1 (delta is (yhat sum(y) - y)/B): a larger gap is a failed check
+            scale = max(float(np.abs(delta).max()), float(np.abs(shortcut).max()), 1e-300)
+            slack = table.ROW_SUM_TOLERANCE / net.batch if loss.classes else 0.0
+            formula_ok = formula_diff <= IDENTITY_RTOL * scale + slack
         elif k == L:
             how = "dL/dyhat" if act.op is None else f"dL/da_L ⊙ {local}"
         else:
@@ -53,7 +61,8 @@ def layer_rows(spec, values: list, adjoint: list) -> list[LayerRow]:
             dW_how=f"{below}ᵀ @ delta_{k}" if in_out else f"delta_{k}ᵀ @ {below}",
             db_how=f"Σ_batch delta_{k}", formula_max_diff=formula_diff,
             da_prev=adjoint[spec.named[f"a{k - 1}"]] if k > 1 else None,
-            da_how=_passed_down(k, in_out) if k > 1 else None))
+            da_how=_passed_down(k, in_out) if k > 1 else None,
+            formula_ok=formula_ok))
     return rows
 
 

@@ -252,10 +252,50 @@ def targets(y: Any, batch: int, units: int, loss_row: Loss, where: str | None = 
     return y
 
 
+#: Cross-entropy target rows must sum to 1 within this.
+ROW_SUM_TOLERANCE = 1e-6
+
+
 def check_probabilities(y: Any, loss_row: Loss, where: str | None = None) -> None:
-    """Cross-entropy targets are probabilities (a file's targets are checked at loading)."""
+    """Cross-entropy targets are probabilities (a file's targets are checked at loading):
+    each in [0, 1], and for cross_entropy each row a distribution (summing to 1), else
+    the loss is not a cross-entropy and the textbook delta (yhat - y)/B does not hold."""
     if loss_row.probabilities and ((y < 0) | (y > 1)).any():
         raise GradcliError(M("{loss} targets must lie in [0, 1]", loss=loss_row.name), where)
+    if loss_row.classes:  # cross_entropy: rows are distributions over the classes
+        np = _np()
+        sums = y.sum(axis=-1)
+        bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
+        if bad.size:
+            raise GradcliError(M("{loss} targets must be probability distributions: row "
+                                 "{row} sums to {total:.6g}, not 1 (each row of y must sum "
+                                 "to 1 within {tol:g}; or give class indices)",
+                                 loss=loss_row.name, row=int(bad[0]) + 1,
+                                 total=float(sums[bad[0]]), tol=ROW_SUM_TOLERANCE), where)
+
+
+#: Output activations each loss needs: it takes the log of the outputs, which must
+#: be probabilities whatever the weights (else the file works for one seed only).
+OUTPUTS = {"binary_cross_entropy": ("sigmoid",), "cross_entropy": ("softmax", "sigmoid")}
+
+
+def check_output(layers: list, loss_row: Loss, where: str | None = None,
+                 layer_where: Callable[[int], str] | None = None) -> None:
+    """The last layer must suit the loss (`where`: the loss's place); a softmax over
+    one unit is refused (at `layer_where(k)`, layer k's place)."""
+    last = layers[-1]
+    needed = OUTPUTS.get(loss_row.name)
+    if needed and last.activation not in needed:
+        raise GradcliError(M("{loss} needs a {needed} output layer (its outputs must be "
+                             "probabilities for any weights), but the last layer is "
+                             "{activation}", loss=loss_row.name,
+                             needed=" or ".join(needed), activation=last.activation), where)
+    for k, layer in enumerate(layers, start=1):
+        if layer.activation == "softmax" and layer.units == 1:
+            raise GradcliError(M("layer {k}: softmax over one unit is always 1, so the "
+                                 "gradient is always 0 and the loss a constant; use 2 or "
+                                 "more units, or sigmoid for one output", k=k),
+                               layer_where(k) if layer_where else where)
 
 
 # ---------------------------------------------------------------- networks ---

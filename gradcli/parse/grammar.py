@@ -73,7 +73,10 @@ class Parser:
         self.text = text
         self.graph = graph
         self.resolve = resolve
-        self.bound = frozenset(unicodedata.normalize("NFKC", b) for b in bound)
+        # normalised on first use only: a file's 50,000 names are passed to every one
+        # of its expressions, and most never ask (`NAME(` is rare)
+        self._bound_given = bound
+        self._bound: frozenset[str] | None = None
         self.operands: list[Operand] = []
         self.frames: list[Frame] = []
         self.depth = 0
@@ -189,7 +192,14 @@ class Parser:
         """`NAME(` is a product: a single letter with optional digits (`x(x+1)`,
         `w1(x+1)`) or a name the caller binds."""
         single = name[0].isalpha() and (len(name) == 1 or name[1:].isdigit() and name[1:].isascii())
-        return single or name in self.bound
+        # the names as given first: file names are ASCII, which NFKC leaves unchanged
+        return single or name in self._bound_given or name in self.bound
+
+    @property
+    def bound(self) -> frozenset[str]:
+        if self._bound is None:
+            self._bound = frozenset(unicodedata.normalize("NFKC", b) for b in self._bound_given)
+        return self._bound
 
     def uncalled(self, tok: Token, nxt: Token) -> Msg:
         """A function name not followed by '(' (`sin x`, `sin²x`, `sin^2(x)`, `exp + 1`)."""

@@ -17,11 +17,12 @@ def engine():
     return engine_module
 
 
-def load_spec(path: str):
-    """A YAML network definition (graph or layer form) as a `Spec`."""
+def load_spec(path: str, budget=None):
+    """A YAML network definition (graph or layer form) as a `Spec`, within `budget`
+    (a gradcli.budget.Budget: memory and work; default: check's)."""
     from gradcli.spec import load
 
-    return load(path)
+    return load(path, budget)
 
 
 def run_check(spec: Any):

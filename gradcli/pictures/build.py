@@ -140,9 +140,11 @@ def tolerant_adjoint(engine: Any, g: Any, values: list, root: int,
     return adjoint, undefined
 
 
-def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES) -> Picture:
-    """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers."""
-    spec = adapter.load_spec(path)
+def from_spec(path: str, check: bool | None = None, max_boxes: int = MAX_BOXES,
+              budget=None) -> Picture:
+    """A YAML spec: gradients are dL/dnode; `check=None` checks when it has expect answers;
+    `budget` (gradcli.budget.Budget) is what loading and checking may cost."""
+    spec = adapter.load_spec(path, budget)
     report = None
     if check or (check is None and spec.expect):
         _check_size(_evaluated(spec, path), max_boxes, path)  # before the check's work

@@ -21,8 +21,10 @@ def is_file(target: str) -> bool:
 
 def draw(target: str, at: list[str] | None = None, fmt: str | None = None,
          out: str | None = None, layout: str = "auto",
-         max_boxes: int = build.MAX_BOXES, check: bool | None = None) -> str | None:
-    """Build and render the picture; write it to `out` (atomically) or return the text."""
+         max_boxes: int = build.MAX_BOXES, check: bool | None = None,
+         budget=None) -> str | None:
+    """Build and render the picture; write it to `out` (atomically) or return the text.
+    `budget` (gradcli.budget.Budget, from --max-memory) bounds a file's memory and work."""
     if out == "-":  # the Unix convention: standard output
         out = None
     chosen = output.choose_format(fmt, out)
@@ -42,7 +44,7 @@ def draw(target: str, at: list[str] | None = None, fmt: str | None = None,
         if at:
             raise GradcliError(M("--at is for an expression; a file sets its own values"),
                                "--at")
-        picture = build.from_spec(target, check=check, max_boxes=max_boxes)
+        picture = build.from_spec(target, check=check, max_boxes=max_boxes, budget=budget)
     else:
         picture = build.from_expression(target, at, max_boxes=max_boxes)
     drawing = output.render(picture, chosen, layout)

@@ -96,6 +96,7 @@ class Spec:
     layers: Any = None  # dense.table.Network for the layer form
     loaded: Loaded | None = None
     locations: Locations | None = None
+    budget: Any = None  # gradcli.budget.Budget: what loading and checking may cost
 
     def where(self, *path) -> str:
         """`file:line:col` of a YAML path (the file name when unknown)."""

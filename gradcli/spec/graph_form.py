@@ -43,11 +43,12 @@ def _build_nodes(spec: Spec, loaded: Loaded) -> None:
     g = spec.graph
     texts = _node_texts(spec, loaded)
     uses = {name: _names_in(text) for name, text in texts.items()}
+    bound = spec.named.keys() | texts.keys()  # once: per node it made loading quadratic
     for name, text in texts.items():
         resolve = _resolver(spec, name, texts, uses, loaded)
         spec.locations.add(len(g), ("nodes", name), written=True)
         parsed = parse(text, g, resolve, where=_text_where(loaded, ("nodes", name)),
-                       bound=spec.named.keys() | texts.keys())
+                       bound=bound)
         spec.named[name] = parsed.root
         g.labels.setdefault(parsed.root, name)
         spec.node_names.append(name)
@@ -66,7 +67,10 @@ def _node_texts(spec: Spec, loaded: Loaded) -> dict[str, str]:
         if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
             raise GradcliError(M("node '{name}' must be an expression (text)", name=name),
                                loaded.where("nodes", name))
-        texts[name] = str(raw)
+        # a number is read as the user wrote it (`5`, `1.5e3`), so that messages and
+        # columns refer to that text, not to Python's spelling of the value
+        texts[name] = raw if isinstance(raw, str) else \
+            loaded.source("nodes", name) or str(raw)
     return texts
 
 
@@ -135,7 +139,7 @@ def _build_loss(spec: Spec, loaded: Loaded, texts: dict[str, str],
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise GradcliError(M("'loss' must be an expression or the name of a node"),
                            loaded.where("loss"))
-    text = str(raw).strip()
+    text = (raw if isinstance(raw, str) else loaded.source("loss") or str(raw)).strip()
     spec.loss_text = text
     if text in spec.named:
         spec.loss = spec.named[text]

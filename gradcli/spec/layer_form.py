@@ -22,6 +22,7 @@ from gradcli.dense.table import Dense, Network
 from gradcli.errors import GradcliError, LimitError
 from gradcli.i18n import M
 from gradcli.parse import parse
+from gradcli.spec import budgets
 from gradcli.spec.common import MAX_PARAMS, Spec, check_name, section, to_value
 from gradcli.yamlio import KEY, Loaded
 
@@ -47,14 +48,19 @@ def build(spec: Spec, loaded: Loaded) -> None:
     layout = _layout(loaded)
     layers = _layers(loaded)
     loss = table.loss(loaded.data.get("loss"), loaded.where("loss"))
+    table.check_output(layers, loss, loaded.where("loss"),
+                       lambda k: loaded.where("layers", k - 1))
     x_raw, y_raw = _inputs(loaded)
     shape = x_raw.get("shape") if isinstance(x_raw, dict) else None
-    if (isinstance(shape, list) and shape and not isinstance(shape[-1], bool)
-            and isinstance(shape[-1], int) and shape[-1] > 0):
+    if (isinstance(shape, list) and shape and all(isinstance(n, int) and not isinstance(
+            n, bool) and n > 0 for n in shape)):
         _check_param_count(layers, shape[-1], loaded)  # before drawing x
+        if math.prod(shape) <= MAX_ELEMENTS:  # else the drawing names its own limit
+            budgets.check_layers(spec, math.prod(shape[:-1]), shape[-1], layers)
     x = _batch(_input(x_raw, loaded, ("inputs", "x"), seed, X_STREAM), loaded)
     batch, n_in = x.shape
     _check_param_count(layers, n_in, loaded)
+    budgets.check_layers(spec, batch, n_in, layers)
     net = Network(layers, loss.name, seed, batch, n_in, layout)
     spec.layers = net
     y = _targets(y_raw, loaded, net, seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gradcli.symbolic.core import (NAMESPACE, SIMPLIFY_MIN_OPS, SYMPY_RECURSION_LIMIT,
                                    SymbolicTimeout, SymbolicTooDeep, differentiate,
-                                   evaluate, heaviside, number, relu, sigmoid,
+                                   evaluate, exact_float, heaviside, number, relu, sigmoid,
                                    simplify_bounded, softplus, symbol, time_limit, to_sympy)
 from gradcli.symbolic.printing import (ExpressionPrinter, LatexExpressionPrinter, TermOrder,
                                        term_order, to_latex, to_text)
@@ -21,7 +21,7 @@ __all__ = [
     "FACTORED_MAX", "FACTORED_SLACK", "NAMESPACE", "SIMPLIFY_MIN_OPS",
     "SYMPY_RECURSION_LIMIT", "ExpressionPrinter", "LatexExpressionPrinter",
     "SymbolicTimeout", "SymbolicTooDeep", "TermOrder", "differentiate", "drop_deltas",
-    "evaluate", "factored_form", "first_non_real", "heaviside", "node_text", "non_real",
+    "evaluate", "exact_float", "factored_form", "first_non_real", "heaviside", "node_text", "non_real",
     "number", "relu", "sigmoid", "simplify_bounded", "softplus", "symbol", "term_order",
     "tidy", "time_limit", "to_latex", "to_sympy", "to_text",
 ]

@@ -361,9 +361,15 @@ def _foreign_functions(expr: Any) -> set[str]:
 
 
 # ------------------------------------------------------------ evaluation ---
-def evaluate(expr: Any, values: dict[sp.Symbol, float]) -> float | None:
-    """A float value of `expr` at the point, or None if not real and finite."""
-    subs = {s: sp.Float(repr(float(v)), 30) for s, v in values.items()}
+def exact_float(v: float) -> Any:
+    """`v` as the 30-digit SymPy Float that `evaluate` substitutes (exact: from repr)."""
+    return sp.Float(repr(float(v)), 30)
+
+
+def evaluate(expr: Any, values: dict[sp.Symbol, Any]) -> float | None:
+    """A float value of `expr` at the point, or None if not real and finite.
+    Values may be floats or already `exact_float`s (made once for many calls)."""
+    subs = {s: v if isinstance(v, sp.Float) else exact_float(v) for s, v in values.items()}
     try:
         result = (sp.S.Zero + expr).xreplace(subs).evalf(30)
         value = complex(result)

@@ -82,7 +82,7 @@ def load(opts: TrainOptions):
     from gradcli.train import source
 
     if source.is_file(opts.target):
-        problem = source.from_file(opts.target)
+        problem = source.from_file(opts.target, _budget(opts))
         lrs = list(opts.lrs) or ([problem.lr] if problem.lr is not None else [])
         if not lrs:
             raise GradcliError(M("no learning rate: give --lr RATE or put lr: in the file"),
@@ -101,6 +101,14 @@ def load(opts: TrainOptions):
 
         save.check_problem(problem)
     return problem, lrs
+
+
+def _budget(opts: TrainOptions):
+    """What a file may cost: --max-memory (default 2G) for training's own peak."""
+    from gradcli.budget import DEFAULT_MEMORY, Budget
+
+    memory = DEFAULT_MEMORY if opts.max_memory is None else parse_size(opts.max_memory)
+    return Budget(memory=memory, purpose="train", optimizer=opts.optimizer)
 
 
 def run(opts: TrainOptions, emit_json: Callable[[dict], None]) -> int:

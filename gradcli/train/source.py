@@ -46,9 +46,10 @@ def _spec():
     return spec
 
 
-def load_spec(path: str):
-    """A YAML file loaded as `check` loads it (a Spec)."""
-    return _spec().load(path)
+def load_spec(path: str, budget=None):
+    """A YAML file loaded as `check` loads it (a Spec), within `budget` (a
+    gradcli.budget.Budget; default: check's)."""
+    return _spec().load(path, budget)
 
 
 def is_file(target: str) -> bool:
@@ -127,11 +128,11 @@ def from_expression(text: str, start_items: list[str]) -> Problem:
 
 
 # ------------------------------------------------------------------ files ---
-def from_file(path: str) -> Problem:
+def from_file(path: str, budget=None) -> Problem:
     if not path.lower().endswith((".yaml", ".yml")) and not os.path.exists(path):
         raise GradcliError(M("no such file (an argument containing / is read as a file; "
                              "an expression must avoid /, e.g. x*0.5 for x/2)"), path)
-    spec = load_spec(path)
+    spec = load_spec(path, budget)
     names = list(spec.params)
     ids = [spec.params[n] for n in names]
     start = [_copy(spec.bindings[i]) for i in ids]
