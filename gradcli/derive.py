@@ -424,10 +424,14 @@ def _fill_values(row: DerivativeRow, raw, engine_row: dict, at: dict[str, float]
     row.verdict = v
     row.ok, row.band, row.rel_error, row.kink = v.ok, v.band, v.rel_error, bool(kinks)
     if kinks:
-        where = M("at") if engine_row["kinks"] else M("within the finite-difference step of")
-        row.note = M("{ops} is {where} its kink (argument 0): the engine uses the subgradient "
-                     "0; the numeric value is not a derivative there", ops=" and ".join(kinks),
-                     where=where)
+        ops = " and ".join(kinks)
+        if engine_row["kinks"]:
+            row.note = M("{ops} is at its kink (argument 0): the engine uses the subgradient "
+                         "0; the numeric value is not a derivative there", ops=ops)
+        else:
+            row.note = M("{ops} is within the finite-difference step of its kink (argument "
+                         "0): the engine uses the subgradient 0; the numeric value is not a "
+                         "derivative there", ops=ops)
     elif engine_row["skipped"] is not None:
         row.note = engine_row["skipped"]
     elif v.cause is not None:
