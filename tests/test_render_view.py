@@ -100,7 +100,7 @@ def test_tensors_never_show_a_negative_zero():
 
     shown = tensor(np.array([[-0.0, 0.5], [-0.25, 0.0]]), 4)
     assert "-0." not in shown.replace("-0.25", "")
-    assert shown == "[[ 0.  ,  0.5 ], [-0.25,  0.  ]]"
+    assert shown == "[[0, 0.5], [-0.25, 0]]"
 
 
 @pytest.mark.parametrize("fmt", ["text", "markdown", "latex", "html"])

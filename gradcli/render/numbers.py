@@ -92,10 +92,7 @@ def tensor_view(value: Any, digits: int = 6) -> TensorView:
     a = np.asarray(value, dtype=float)
     shape = tuple(int(n) for n in a.shape)
     if a.size <= SMALL:
-        a = np.where(a == 0, 0.0, a)  # no -0.0 entries
-        text = np.array2string(a, precision=digits, separator=", ", suppress_small=False,
-                               max_line_width=10_000).replace("\n", "")
-        text = _NEGATIVE_ZERO.sub(lambda m: " " + m.group(1), text)
+        text = _nested(a, digits)
         rows = None
         if a.ndim <= 2:
             grid = a.reshape(1, -1) if a.ndim < 2 else a
@@ -109,6 +106,14 @@ def tensor_view(value: Any, digits: int = 6) -> TensorView:
     view = TensorView("", shape, None, *_norms(a))
     view.text = view.summary
     return view
+
+
+def _nested(a: Any, digits: int) -> str:
+    """[[0, 0.5], [-1.99962, 2]]: every entry to `digits` significant digits, no padding
+    (numpy's own text aligns columns with spaces, which one line does not need)."""
+    if a.ndim == 0:
+        return g(float(a), digits)
+    return "[" + ", ".join(_nested(row, digits) for row in a) + "]"
 
 
 def _norms(a: Any) -> tuple[str, str, str]:
