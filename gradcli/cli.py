@@ -315,128 +315,6 @@ def _check_tolerances(rtol: float, atol: float, timeout: float = 0.0) -> None:
             raise GradcliError(M("must be a finite number >= 0, got {value}", value=value), name)
 
 
-def _version(value: bool) -> None:
-    if value:
-        print(f"gradcli {__version__}")
-        raise typer.Exit(0)
-
-
-def _lang_option(value: Optional[str]) -> None:
-    """`--lang` met by the parser (only when `main` did not take it first, as with
-    Typer's CliRunner): the same check, the same effect."""
-    if value is not None:
-        from gradcli.i18n import set_language
-
-        if value not in LANGUAGES:
-            raise typer.BadParameter(_("choose en or ko, not {lang}", lang=repr(value)))
-        set_language(value)
-
-
-@app.callback()
-def _root(version: bool = typer.Option(False, "--version", callback=_version,
-                                       is_eager=True, help="Show the version."),
-          lang: Optional[str] = typer.Option(
-              None, "--lang", metavar="en|ko", callback=_lang_option, is_eager=True,
-              expose_value=False,
-              help="Language of messages and help, before or after the command name "
-                   "(default: from GRADCLI_LANG, LC_ALL, LC_MESSAGES, LANG; --json output "
-                   "is English in every language).")) -> None:
-    """Gradient checker and backprop calculator."""
-
-
-def _take_language(args: list[str]) -> list[str]:
-    """Set the language from `--lang X` / `--lang=X` anywhere before `--` (else from
-    the environment) and return the other arguments; an unknown language is exit 2."""
-    from gradcli.i18n import language_from_environment, set_language
-
-    set_language(language_from_environment())
-    chosen, rest, i = None, [], 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            rest.extend(args[i:])
-            break
-        if arg == "--lang" or arg.startswith("--lang="):
-            if arg == "--lang":
-                if i + 1 >= len(args):
-                    raise GradcliError(M("a language is needed: en or ko"), "--lang")
-                chosen, i = args[i + 1], i + 2
-            else:
-                chosen, i = arg[len("--lang="):], i + 1
-            if chosen not in LANGUAGES:
-                raise GradcliError(M("unknown language {lang}: choose en or ko",
-                                     lang=repr(chosen)), "--lang")
-            continue
-        rest.append(arg)
-        i += 1
-    if chosen is not None:
-        set_language(chosen)
-    return rest
-
-
-def _prepare(command) -> None:
-    """Show `--lang` in every command's help, and translate the tree when not English."""
-    lang_option = next(p for p in command.params if p.name == "lang")
-    for sub in getattr(command, "commands", {}).values():
-        if all(p.name != "lang" for p in sub.params):
-            shown = copy.copy(lang_option)
-            shown.callback = None  # `main` has taken the value already
-            sub.params.append(shown)
-    from gradcli.i18n import language
-
-    if language() != "en":
-        from gradcli.i18n import clickhelp
-
-        clickhelp.install()
-        clickhelp.translate_tree(command)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from gradcli import output
-
-    output.install()
-    try:
-        args = _take_language(list(sys.argv[1:] if argv is None else argv))
-    except GradcliError as exc:
-        sys.exit(_fail(exc))
-    # One BLAS thread: on a shared 2-core machine threaded BLAS makes the many
-    # small products of a finite-difference check far slower, not faster.
-    # `train` is the exception: it runs big products one after another, where the
-    # machine's threads pay off, so it leaves these unset (decided before numpy loads).
-    import os
-
-    if _command_name(args) != "train":
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
-    from gradcli import output
-
-    output.install()  # characters the terminal cannot show become ASCII forms
-    command = typer.main.get_command(app)
-    _prepare(command)
-    try:
-        code = command.main(args=args, prog_name="gradcli", standalone_mode=False)
-        code = streams.printed(streams.flush_stdout, code if isinstance(code, int) else 0)
-    except Exception as exc:  # usage errors from the option parser
-        message = getattr(exc, "format_message", None)
-        if message is None:
-            sys.exit(_fail(exc))
-        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gradcli`: help is the message
-            print(message())
-            print("error: usage: " + _("no command given (see gradcli --help)"), file=sys.stderr)
-            sys.exit(2)
-        first = (message().strip().splitlines() or [""])[0]
-        if language() != "en":
-            from gradcli.i18n.clickhelp import usage_error
-
-            first = usage_error(first)
-        print("error: usage: " + _("{message} (see gradcli --help)", message=first),
-              file=sys.stderr)
-        code = 2
-    except KeyboardInterrupt as exc:
-        code = _fail(exc)
-    sys.exit(code if isinstance(code, int) else 0)
-
-
 # ---------------------------------------------------------------- check-code ---
 @app.command("check-code")
 def check_code(
@@ -532,20 +410,6 @@ class Optimizer(str, Enum):
     adam = "adam"
 
 
-def _command_name(args: list[str]) -> str | None:
-    """The command word of a command line (`--lang X` and other options skipped)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == "--lang":
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
-# An expression may start with '-' (`-x**2`), as for derive.
 @app.command(context_settings={"ignore_unknown_options": True})
 def train(
     target: str = typer.Argument(..., metavar="FILE.yaml|EXPR",
@@ -596,3 +460,140 @@ def train(
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - one exit path
         raise typer.Exit(_fail(exc))
     raise typer.Exit(code)
+
+
+# ------------------------------------------------------------ entry point ---
+def _version(value: bool) -> None:
+    if value:
+        print(f"gradcli {__version__}")
+        raise typer.Exit(0)
+
+
+def _lang_option(value: Optional[str]) -> None:
+    """`--lang` met by the parser (only when `main` did not take it first, as with
+    Typer's CliRunner): the same check, the same effect."""
+    if value is not None:
+        from gradcli.i18n import set_language
+
+        if value not in LANGUAGES:
+            raise typer.BadParameter(_("choose en or ko, not {lang}", lang=repr(value)))
+        set_language(value)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version,
+                                       is_eager=True, help="Show the version."),
+          lang: Optional[str] = typer.Option(
+              None, "--lang", metavar="en|ko", callback=_lang_option, is_eager=True,
+              expose_value=False,
+              help="Language of messages and help, before or after the command name "
+                   "(default: from GRADCLI_LANG, LC_ALL, LC_MESSAGES, LANG; --json output "
+                   "is English in every language).")) -> None:
+    """Gradient checker and backprop calculator."""
+
+
+def _take_language(args: list[str]) -> list[str]:
+    """Set the language from `--lang X` / `--lang=X` anywhere before `--` (else from
+    the environment) and return the other arguments; an unknown language is exit 2."""
+    from gradcli.i18n import language_from_environment, set_language
+
+    set_language(language_from_environment())
+    chosen, rest, i = None, [], 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--lang" or arg.startswith("--lang="):
+            if arg == "--lang":
+                if i + 1 >= len(args):
+                    raise GradcliError(M("a language is needed: en or ko"), "--lang")
+                chosen, i = args[i + 1], i + 2
+            else:
+                chosen, i = arg[len("--lang="):], i + 1
+            if chosen not in LANGUAGES:
+                raise GradcliError(M("unknown language {lang}: choose en or ko",
+                                     lang=repr(chosen)), "--lang")
+            continue
+        rest.append(arg)
+        i += 1
+    if chosen is not None:
+        set_language(chosen)
+    return rest
+
+
+def _prepare(command) -> None:
+    """Show `--lang` in every command's help, and translate the tree when not English."""
+    lang_option = next(p for p in command.params if p.name == "lang")
+    for sub in getattr(command, "commands", {}).values():
+        if all(p.name != "lang" for p in sub.params):
+            shown = copy.copy(lang_option)
+            shown.callback = None  # `main` has taken the value already
+            sub.params.append(shown)
+    from gradcli.i18n import language
+
+    if language() != "en":
+        from gradcli.i18n import clickhelp
+
+        clickhelp.install()
+        clickhelp.translate_tree(command)
+
+
+def _command_name(args: list[str]) -> str | None:
+    """The command word of a command line (`--lang X` and other options skipped)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == "--lang":
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+# An expression may start with '-' (`-x**2`), as for derive.
+def main(argv: list[str] | None = None) -> None:
+    from gradcli import output
+
+    output.install()
+    try:
+        args = _take_language(list(sys.argv[1:] if argv is None else argv))
+    except GradcliError as exc:
+        sys.exit(_fail(exc))
+    # One BLAS thread: on a shared 2-core machine threaded BLAS makes the many
+    # small products of a finite-difference check far slower, not faster.
+    # `train` is the exception: it runs big products one after another, where the
+    # machine's threads pay off, so it leaves these unset (decided before numpy loads).
+    import os
+
+    if _command_name(args) != "train":
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
+    from gradcli import output
+
+    output.install()  # characters the terminal cannot show become ASCII forms
+    command = typer.main.get_command(app)
+    _prepare(command)
+    try:
+        code = command.main(args=args, prog_name="gradcli", standalone_mode=False)
+        code = streams.printed(streams.flush_stdout, code if isinstance(code, int) else 0)
+    except Exception as exc:  # usage errors from the option parser
+        message = getattr(exc, "format_message", None)
+        if message is None:
+            sys.exit(_fail(exc))
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `gradcli`: help is the message
+            print(message())
+            print("error: usage: " + _("no command given (see gradcli --help)"), file=sys.stderr)
+            sys.exit(2)
+        first = (message().strip().splitlines() or [""])[0]
+        if language() != "en":
+            from gradcli.i18n.clickhelp import usage_error
+
+            first = usage_error(first)
+        print("error: usage: " + _("{message} (see gradcli --help)", message=first),
+              file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt as exc:
+        code = _fail(exc)
+    sys.exit(code if isinstance(code, int) else 0)
