@@ -21,15 +21,20 @@ def component_table(comp: ComponentResult) -> Any:
     from rich.table import Table
 
     verdict = _("ok") if comp.ok else _("FAILED")
+    from rich import box
+
     table = Table(title=_("{kind} {target}: {verdict}", kind=kind_word(comp.kind),
-                          target=comp.target,
-                          verdict=verdict), title_justify="left", show_lines=False)
-    for header in (_("check"), _("ok"), _("bad/total"), _("worst at"), _("expected"),
-                   _("actual"), _("rel err")):
-        table.add_column(header, no_wrap=True)
+                          target=comp.target, verdict=verdict),
+                  box=box.SIMPLE_HEAVY, title_justify="left", title_style="bold")
+    for header, left in ((_("check"), True), (_("ok"), True), (_("bad/total"), False),
+                         (_("worst at"), False), (_("expected"), False), (_("actual"), False),
+                         (_("rel err"), False)):
+        table.add_column(header, justify="left" if left else "right", overflow="fold")
     for c in comp.checks:
+        compared = c.expected is not None or c.actual is not None or c.ok
         table.add_row(c.name, "✓" if c.ok else "✗", "{}/{}".format(c.bad, c.count), _index(c),
-                      _num(c.expected), _num(c.actual), "{:.1e}".format(c.max_rel_error))
+                      _num(c.expected), _num(c.actual),
+                      "{:.1e}".format(c.max_rel_error) if compared else "—")
     return table
 
 
