@@ -30,6 +30,9 @@ from pathlib import Path
 
 from benchlib import clean_env, run_report
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from bigspecs import chain, scalar_sum_chain, scalar_tree  # noqa: E402 - the tests' files
+
 ROOT = Path(__file__).resolve().parent.parent
 SIGMOID = ROOT / "specs" / "sigmoid_121.yaml"
 WRAPPER = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -59,31 +62,6 @@ def measure(cmd: list[str], runs: int) -> tuple[float, float, int, int, str]:
 
 
 # ------------------------------------------------------------- the files ---
-def chain(n: int) -> str:
-    return ("params:\n  w: 0.5\nnodes:\n  n0: sin(w)\n"
-            + "".join(f"  n{i}: sin(n{i - 1})\n" for i in range(1, n)) + f"loss: n{n - 1}\n")
-
-
-def scalars(p: int, tree: bool) -> str:
-    lines = ["inputs:"] + [f"  x{i}: {1 + i % 7}" for i in range(p)]
-    lines += ["params:"] + [f"  w{i}: {0.01 * (i % 13)}" for i in range(p)]
-    lines += ["nodes:"] + [f"  t{i}: tanh(w{i}*x{i})" for i in range(p)]
-    if tree:
-        level, k = [f"t{i}" for i in range(p)], 0
-        while len(level) > 1:
-            nxt = []
-            for j in range(0, len(level) - 1, 2):
-                lines.append(f"  u{k}: {level[j]} + {level[j + 1]}")
-                nxt.append(f"u{k}")
-                k += 1
-            level = nxt + ([level[-1]] if len(level) % 2 else [])
-        top = level[0]
-    else:
-        lines += ["  s0: t0"] + [f"  s{i}: s{i - 1} + t{i}" for i in range(1, p)]
-        top = f"s{p - 1}"
-    return "\n".join(lines + [f"loss: 0.5*{top}**2"]) + "\n"
-
-
 def layer(x: str, units: str, extra: str = "") -> str:
     rows = x.strip("[]").split(",")[0]
     layers = "".join(f"  - dense: {{units: {u}, activation: {a}}}\n"
@@ -124,14 +102,14 @@ def main() -> None:
     print(f"{'  growth exponent (1 = linear)':46} "
           f"{math.log(times[last] / times[first]) / math.log(last / first):7.2f}")
     trees = {p: row(f"{p:,} scalar params, balanced sum", gradcli("check", file(
-        f"tree{p}.yaml", scalars(p, True)), "--json"))[0] for p in (2_500, 5_000)}
+        f"tree{p}.yaml", scalar_tree(p)), "--json"))[0] for p in (2_500, 5_000)}
     print(f"{'  growth exponent (1 = linear)':46} "
           f"{math.log(trees[5_000] / trees[2_500]) / math.log(2):7.2f}")
     row("2,500 scalar params, added in a chain", gradcli("check", file(
-        "sum2500.yaml", scalars(2_500, False)), "--json"))
+        "sum2500.yaml", scalar_sum_chain(2_500)), "--json"))
     refusals = []
     refusals.append(row("5,000 scalar params, added in a chain", gradcli("check", file(
-        "sum5000.yaml", scalars(5_000, False)), "--json")))
+        "sum5000.yaml", scalar_sum_chain(5_000)), "--json")))
 
     t, mb, code, size, _ = measure(gradcli("check", file("p10m.yaml", layer(
         "[4, 3162]", "3162:tanh")), "--json"), runs)
