@@ -8,7 +8,6 @@ cannot be used, and its row of the closing summary.
 from __future__ import annotations
 
 import json
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +61,8 @@ def failure(path: str, exc: BaseException, debug: bool = False) -> Outcome:
         exc = _as_error(path, exc)
     shown = exc.line() + (f"\n{exc.detail}" if exc.detail else "")
     if debug:  # formatted here: a traceback does not travel between processes
+        import traceback  # only for --debug
+
         shown += "\n" + "".join(traceback.format_exception(original)).rstrip()
     english = exc.english_line()
     row = Row(path, exc.exit_code, english, error_shown=exc.line())

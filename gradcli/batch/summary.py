@@ -10,10 +10,7 @@ counts (null, an empty CSV cell) and its English `error:` line.
 """
 from __future__ import annotations
 
-import csv
-import io
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,6 +122,9 @@ def _md_escape(cell: str) -> str:
 
 # -------------------------------------------------------------------- CSV ---
 def csv_text(summary: Summary) -> str:
+    import csv  # only for --summary-csv
+    import io
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     keys = KEYS[summary.command]
@@ -164,6 +164,8 @@ def write_csv(summary: Summary, path: str) -> None:
     """Write the CSV beside its final name, then rename: never half a file."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
+        import tempfile
+
         fd, tmp = tempfile.mkstemp(prefix=".gradcli-summary-", suffix=".csv", dir=folder)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
