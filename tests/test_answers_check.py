@@ -382,6 +382,19 @@ def test_text_output_shows_formula_and_layer_formulas(tmp_path):
     assert "dL/da_1 = delta_2 @ W2ᵀ = [[" in out
 
 
+def test_html_and_latex_typeset_a_formula_answers_value_after_the_formula(tmp_path):
+    path = write(tmp_path, "xor.yaml", XOR_IN_OUT + "weight_layout: in_out\nexpect:\n"
+                 '  grad.z2: "(yhat - y)/4"\n')
+    html = cli(path, "--format", "html").stdout
+    expect = html[html.index("grad.z2"):]
+    cell = expect[:expect.index("</td>", expect.index("<td", 10))]
+    assert "<code>(yhat - y)/4</code> = <math" in cell and "<mtable" in cell
+    assert "[[" not in cell  # the value as a matrix, not as a nested list
+    latex = cli(path, "--format", "latex").stdout
+    row = next(line for line in latex.splitlines() if line.startswith("grad.z2 &"))
+    assert "y)/\\allowbreak{}4} = $\\begin{bmatrix}-0.125 & 0.125" in row
+
+
 def test_formula_undefined_at_the_point_is_located_in_the_answer(tmp_path):
     result = cli(write(tmp_path, "bad.yaml", NET_121 + 'expect:\n  grad.w3: "log(-1 - yhat)"\n'),
                  "--json")

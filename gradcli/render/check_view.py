@@ -70,7 +70,8 @@ def expect_table(report) -> Table:
         mark = Cell(_("ok"), OK) if e.ok else Cell(_("WRONG"), ERROR)
         expected = _value_cell(e.expected)
         if getattr(e, "formula", None) is not None:  # the formula as written, and its value
-            expected = Cell(f"{e.formula} = {expected.text}")
+            expected = Cell(f"{e.formula} = {expected.text}", tensor=expected.tensor,
+                            label=e.formula)
         rows.append(Row([Cell(e.name), expected, _value_cell(e.actual), mark,
                          Cell(text(e.diagnosis))], ledger_view.wrong_gradient_notes(report, e)))
     return Table("expect", _("Hand answers (expect)"), columns, rows)

@@ -79,6 +79,8 @@ def _cell(cell: vm.Cell, column: vm.Column) -> str:
         view = cell.tensor
         inner = (mml.math(mml.matrix(view.rows), block=False) if view.rows is not None
                  else escape(view.summary))
+        if cell.label:
+            inner = f"<code>{escape(cell.label)}</code> = {inner}"
     elif cell.code and cell.text:
         inner = f"<code>{escape(cell.text)}</code>"
     else:

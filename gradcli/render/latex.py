@@ -314,7 +314,9 @@ def _cell_width(cell: vm.Cell) -> float:
     """Natural width of a cell in points (footnotesize)."""
     view = cell.tensor
     if view is not None and not view.scalar:
-        return _matrix_width(view) if view.rows is not None else len(view.summary) * CHAR_PT
+        label = len(cell.label) * CODE_PT + 12 if cell.label else 0
+        return label + (_matrix_width(view) if view.rows is not None
+                        else len(view.summary) * CHAR_PT)
     return len(cell.text) * (CODE_PT if cell.code else CHAR_PT)
 
 
@@ -342,11 +344,13 @@ def _cell(cell: vm.Cell, paragraph: bool = False, room: float = TEXT_WIDTH) -> s
     if cell.tensor is not None:
         view = cell.tensor
         if view.scalar:
-            shown = view.text
+            shown = tex_text(cell.text) if cell.label else view.text
         elif view.rows is not None and _matrix_width(view) <= room:
             shown = "$" + _tensor(Tensor(view), room=10_000) + "$"
         else:
             shown = tex_text(view.summary)
+        if cell.label and not view.scalar:
+            shown = tex_code(cell.label) + " = " + shown
     elif cell.code and cell.text:
         shown = tex_code(cell.text)
     else:

@@ -34,6 +34,7 @@ class Cell:
     code: bool = False  # an expression in the expression language
     tensor: TensorView | None = None  # a value: typeset as a number or a matrix
     math: Any = None  # an equations record, typeset where the format can
+    label: str | None = None  # a formula written before the typeset value ("(yhat - y)/4 =")
 
 
 @dataclass
