@@ -292,24 +292,19 @@ def test_train_divergence_and_save_notes_are_korean(tmp_path, vocab):
 
 
 # ------------------------------------------------------------ wide characters ---
-def _table_blocks(out: str) -> list[list[str]]:
-    """Runs of consecutive lines drawn with Rich's box characters."""
-    blocks, current = [], []
-    for line in out.splitlines():
-        if line[:1] in "┏┃┡│└┗╭╰━" or line.strip().startswith(("━", "┏", "│")):
-            current.append(line)
-        elif current:
-            blocks.append(current)
-            current = []
-    return blocks + ([current] if current else [])
-
-
 def test_rich_tables_stay_aligned_with_korean():
     code, out, _err = run("check-code", rel(ROOT / "examples" / "layers_bug_transposed.py"))
-    blocks = _table_blocks(out)
-    assert blocks and any("검사" in line for block in blocks for line in block)
-    for block in blocks:
-        assert len({display_width(line.rstrip()) for line in block}) == 1, block
+    lines = out.splitlines()
+    headers = [i for i, line in enumerate(lines) if line.strip().startswith("검사")]
+    assert headers
+    for i in headers:  # the Korean header, its rule and its rows: one display width
+        block = [lines[i]]
+        for line in lines[i + 1:]:
+            if not line.strip():
+                break
+            block.append(line)
+        assert block[1].strip().startswith("━") and len(block) >= 3, block
+        assert len({display_width(line) for line in block}) == 1, block
 
 
 def test_train_tables_and_plot_stay_aligned_with_korean():
