@@ -129,7 +129,10 @@ def test_ctrl_c_prints_the_finished_files_and_exits_130(tmp_path):
     slow.write_text(scalar_sum_chain(3000))  # ~18 million node evaluations: seconds
     proc = subprocess.Popen([*GRADCLI, "check", str(SIGMOID), str(slow), str(SIGMOID),
                              "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # a shell's background job ignores SIGINT, and so would the
+                            # child (Python keeps an ignored SIGINT): restore the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = proc.stdout.readline()  # the first file is done
     time.sleep(0.5)  # well inside the second
     proc.send_signal(signal.SIGINT)
