@@ -139,7 +139,10 @@ def compile_exprs(exprs: Sequence[Any], symbols: Sequence[Any]) -> Program:
 
     outputs = []
     for root in exprs:
-        root = sp.sympify(root) if not isinstance(root, sp.Basic) else root
+        if not isinstance(root, sp.Basic):  # a plain number (never text: no sympify)
+            if isinstance(root, bool) or not isinstance(root, (int, float)):
+                raise NotCompilable(f"not an expression: {type(root).__name__}")
+            root = sp.Integer(root) if isinstance(root, int) else sp.Float(root)
         stack = [(root, False)]  # iterative post-order: derivatives can be deep
         while stack:
             e, expanded = stack.pop()
