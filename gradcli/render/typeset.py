@@ -127,41 +127,10 @@ def symbols(tex_text: str) -> int:
     return len(re.sub(r"[{}\s\\,&^_]", "", bare))
 
 
-def tex_lines(expr: Any, order: Order, limit: int, _depth: int = 0) -> list[str]:
+def tex_lines(expr: Any, order: Order, limit: int) -> list[str]:
     """`expr` in LaTeX on as many lines as it needs, each about `limit` symbols at
-    most: a sum broken between its terms, a product between its factors."""
-    from sympy import Add, Mul
-    from sympy.printing.precedence import PRECEDENCE
+    most (`symbolic.latex_lines`, with this module's printer and symbol count)."""
+    from gradcli.symbolic.printing import latex_lines
 
-    printer = _printer("tex", order)
-    whole = printer.doprint(expr)
-    if not isinstance(expr, (Add, Mul)) or symbols(whole) <= limit or _depth > 8:
-        return [whole]
-    pieces: list[tuple[str, str]] = []  # (text, its prefix when it starts a line)
-    if isinstance(expr, Add):
-        for k, term in enumerate(printer._as_ordered_terms(expr)):
-            sub = tex_lines(term, order, limit, _depth + 1)
-            if k:
-                sub[0] = f"- {sub[0][1:]}" if sub[0].startswith("-") else f"+ {sub[0]}"
-            pieces += [(line, "") for line in sub]
-    else:
-        coeff, rest = expr.as_coeff_Mul()
-        lead = "-" if coeff == -1 else "" if coeff == 1 else printer._print(coeff) + " "
-        for f in rest.as_ordered_factors():
-            shown = printer.parenthesize(f, PRECEDENCE["Mul"])
-            if isinstance(f, Add) and symbols(shown) > limit:
-                sub = tex_lines(f, order, limit, _depth + 1)
-                sub = [r"\Bigl(" + sub[0], *sub[1:-1], sub[-1] + r"\Bigr)"] \
-                    if len(sub) > 1 else [shown]
-                pieces += [(sub[0], r"\cdot ")] + [(line, "") for line in sub[1:]]
-            else:
-                pieces.append((shown, r"\cdot "))
-        pieces[0] = (lead + pieces[0][0], "")
-    lines, current = [], ""
-    for piece, prefix in pieces:
-        if current and symbols(current + piece) > limit:
-            lines.append(current)
-            current = prefix + piece
-        else:
-            current = f"{current} {piece}".strip()
-    return lines + [current]
+    return latex_lines(expr, _printer("tex", order),
+                       lambda *parts: symbols("".join(parts)) > limit)

@@ -130,48 +130,12 @@ def _latex_block(s: Step, tag: str, d: str, order: TermOrder | None) -> str:
     return " \\\\ ".join(lines)
 
 
-def latex_lines(expr: Any, order: TermOrder | None = None, _depth: int = 0) -> list[str]:
-    """`expr` in LaTeX on as many lines as it needs: a sum too wide for the page is
-    broken between its terms, a product between its factors, and a long term or
-    factor in turn (a sum factor in \\Bigl( \\Bigr), which may span lines)."""
-    from sympy import Add, Mul
-    from sympy.printing.precedence import PRECEDENCE
-
+def latex_lines(expr: Any, order: TermOrder | None = None) -> list[str]:
+    """`expr` in LaTeX on as many lines as the page needs (`symbolic.latex_lines`)."""
     from gradcli.symbolic import LatexExpressionPrinter
+    from gradcli.symbolic.printing import latex_lines as broken
 
-    whole = to_latex(expr, order)
-    if not isinstance(expr, (Add, Mul)) or not _too_wide(whole) or _depth > 8:
-        return [whole]
-    printer = LatexExpressionPrinter(order)
-    pieces: list[tuple[str, str]] = []  # (text, its prefix when it starts a line)
-    if isinstance(expr, Add):
-        for k, term in enumerate(printer._as_ordered_terms(expr)):
-            shown = printer._print(term)
-            sub = latex_lines(term, order, _depth + 1) if _too_wide(shown) else [shown]
-            if k:
-                sub[0] = f"- {sub[0][1:]}" if sub[0].startswith("-") else f"+ {sub[0]}"
-            pieces += [(line, "") for line in sub]
-    else:
-        coeff, rest = expr.as_coeff_Mul()
-        lead = "-" if coeff == -1 else "" if coeff == 1 else printer._print(coeff) + " "
-        for f in rest.as_ordered_factors():
-            shown = printer.parenthesize(f, PRECEDENCE["Mul"])
-            if isinstance(f, Add) and _too_wide(shown):
-                sub = latex_lines(f, order, _depth + 1)
-                sub = [r"\Bigl(" + sub[0], *sub[1:-1], sub[-1] + r"\Bigr)"] if len(sub) > 1 \
-                    else [shown]
-                pieces += [(sub[0], r"\cdot ")] + [(line, "") for line in sub[1:]]
-            else:
-                pieces.append((shown, r"\cdot "))
-        pieces[0] = (lead + pieces[0][0], "")
-    lines, current = [], ""
-    for piece, prefix in pieces:
-        if current and _too_wide(current, piece):
-            lines.append(current)
-            current = prefix + piece
-        else:
-            current = f"{current} {piece}".strip()
-    return lines + [current]
+    return broken(expr, LatexExpressionPrinter(order), _too_wide)
 
 
 def latex_equation(lhs: str, exprs: list[Any], order: TermOrder | None = None,

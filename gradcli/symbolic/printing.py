@@ -104,3 +104,45 @@ def to_text(expr: Any, order: TermOrder | None = None) -> str:
 
 def to_latex(expr: Any, order: TermOrder | None = None) -> str:
     return LatexExpressionPrinter(order).doprint(expr)
+
+
+def latex_lines(expr: Any, printer: Any, too_wide: Any, _depth: int = 0) -> list[str]:
+    """`expr` in LaTeX (by `printer`) on as many lines as it needs, where
+    `too_wide(*parts)` says whether LaTeX parts side by side are too wide: a sum is
+    broken between its terms, a product between its factors, and a long term or
+    factor in turn (a sum factor in \\Bigl( \\Bigr), which may span lines; \\left(
+    may not).  Used by derive's steps and by the LaTeX reports, with their own
+    printers and widths."""
+    from sympy.printing.precedence import PRECEDENCE
+
+    whole = printer.doprint(expr)
+    if not isinstance(expr, (sp.Add, sp.Mul)) or not too_wide(whole) or _depth > 8:
+        return [whole]
+    pieces: list[tuple[str, str]] = []  # (text, its prefix when it starts a line)
+    if isinstance(expr, sp.Add):
+        for k, term in enumerate(printer._as_ordered_terms(expr)):
+            sub = latex_lines(term, printer, too_wide, _depth + 1)
+            if k:
+                sub[0] = f"- {sub[0][1:]}" if sub[0].startswith("-") else f"+ {sub[0]}"
+            pieces += [(line, "") for line in sub]
+    else:
+        coeff, rest = expr.as_coeff_Mul()
+        lead = "-" if coeff == -1 else "" if coeff == 1 else printer._print(coeff) + " "
+        for f in rest.as_ordered_factors():
+            shown = printer.parenthesize(f, PRECEDENCE["Mul"])
+            if isinstance(f, sp.Add) and too_wide(shown):
+                sub = latex_lines(f, printer, too_wide, _depth + 1)
+                sub = [r"\Bigl(" + sub[0], *sub[1:-1], sub[-1] + r"\Bigr)"] \
+                    if len(sub) > 1 else [shown]
+                pieces += [(sub[0], r"\cdot ")] + [(line, "") for line in sub[1:]]
+            else:
+                pieces.append((shown, r"\cdot "))
+        pieces[0] = (lead + pieces[0][0], "")
+    lines, current = [], ""
+    for piece, prefix in pieces:
+        if current and too_wide(current, piece):
+            lines.append(current)
+            current = prefix + piece
+        else:
+            current = f"{current} {piece}".strip()
+    return lines + [current]
