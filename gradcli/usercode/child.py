@@ -153,13 +153,20 @@ def nothing_checkable(result: FileResult) -> Msg:
              "f with f_grad, or NAME_forward with NAME_backward")
 
 
-def main(argv: list[str]) -> None:
-    with open(argv[1], encoding="utf-8") as fh:
+def prepare(request_path: str) -> dict:
+    """The child's request, and the process set up for the user's file: the memory
+    limit, the working directory, captured output, and sys.argv as the file's own."""
+    with open(request_path, encoding="utf-8") as fh:
         req = json.load(fh)
     _limit_memory(req["max_memory"])
     os.chdir(req["cwd"])
     _capture(req["output"])
     sys.argv = [req["path"]]
+    return req
+
+
+def main(argv: list[str]) -> None:
+    req = prepare(argv[1])
     try:
         result = check_file(req)
     except MemoryError:

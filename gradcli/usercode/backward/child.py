@@ -133,14 +133,9 @@ def _write(req: dict[str, Any], status: dict, grads: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from gradcli.usercode.child import _capture, _limit_memory
+    from gradcli.usercode.child import prepare
 
-    with open(argv[1], encoding="utf-8") as fh:
-        req = json.load(fh)
-    _limit_memory(req["max_memory"])
-    os.chdir(req["cwd"])
-    _capture(req["output"])
-    sys.argv = [req["path"]]
+    req = prepare(argv[1])
     try:
         status, grads = call(req)
     except MemoryError:
