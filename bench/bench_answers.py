@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import clean_env, run_report
+from benchlib import clean_env, gradcli_argv, run_report
 
 REPO = Path(__file__).resolve().parent.parent
 SYMPY_BASELINE = "import sympy as s; x=s.Symbol('x'); print(s.diff((x**2+1)**3, x))"
@@ -41,13 +41,6 @@ FILES_TARGET = 3.0
 NEW_KINDS = REPO / "specs" / "notes_004_update.yaml"
 PLAIN = REPO / "specs" / "sigmoid_121.yaml"
 ENV = clean_env()
-
-
-def gradcli_argv() -> list[str]:
-    script = Path(sys.executable).parent / "gradcli"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-m", "gradcli"]
 
 
 #: CPU seconds (user + system) of each finished run, by command: on a shared machine

@@ -42,7 +42,7 @@ from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchlib import clean_env, run_report
+from benchlib import clean_env, gradcli_argv, run_report
 
 REPO = Path(__file__).resolve().parent.parent
 SYMPY_BASELINE = "import sympy as s; x=s.Symbol('x'); print(s.diff((x**2+1)**3, x))"
@@ -117,15 +117,6 @@ def measure(cmds: list[Cmd], runs: int, warmup: int = 1) -> None:
     for _ in range(runs):
         for c in cmds:
             c.times.append(run_once(c))
-
-
-def gradcli_argv() -> list[str]:
-    bindir = Path(sys.executable).parent
-    for name in ("gradcli", "gradcli.exe"):
-        path = bindir / name
-        if path.is_file() and os.access(path, os.X_OK):
-            return [str(path)]
-    return [sys.executable, "-m", "gradcli"]
 
 
 def fmt_ratio(r: float, target: float | None, op: str = "<=") -> str:

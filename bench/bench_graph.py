@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -25,22 +24,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import clean_env, run_report
+from benchlib import clean_env, gradcli_argv, run_report
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_121 = 1.2
 TARGET_2000_S = 5.0
 SIZES = (250, 500, 1000, 2000)
 ENV = clean_env()
-
-
-def gradcli_argv() -> list[str]:
-    bindir = Path(sys.executable).parent
-    for name in ("gradcli", "gradcli.exe"):
-        path = bindir / name
-        if path.is_file() and os.access(path, os.X_OK):
-            return [str(path)]
-    return [sys.executable, "-m", "gradcli"]
 
 
 def graph_spec_text(n_boxes: int) -> str:

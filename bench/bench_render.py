@@ -16,7 +16,6 @@ Usage:  python bench/bench_render.py [--runs N] [--baseline REV] [--no-baseline]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import clean_env, run_report
+from benchlib import clean_env, gradcli_argv, run_report
 
 REPO = Path(__file__).resolve().parent.parent
 SPEC = "specs/sigmoid_121.yaml"
@@ -33,15 +32,6 @@ TARGET_HTML = 1.3
 TARGET_TEXT = 1.05
 BASELINE = "3b9d753"  # main before `gradcli.render` became a package with a view model
 ENV = clean_env()
-
-
-def gradcli_argv() -> list[str]:
-    bindir = Path(sys.executable).parent
-    for name in ("gradcli", "gradcli.exe"):
-        path = bindir / name
-        if path.is_file() and os.access(path, os.X_OK):
-            return [str(path)]
-    return [sys.executable, "-m", "gradcli"]
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Callable
 
 
@@ -15,6 +16,16 @@ def clean_env() -> dict[str, str]:
         env.pop(var, None)
     env["COLUMNS"] = "100"
     return env
+
+
+def gradcli_argv() -> list[str]:
+    """The console script beside this interpreter (as users run it), else `-m gradcli`."""
+    bindir = Path(sys.executable).parent
+    for name in ("gradcli", "gradcli.exe"):
+        path = bindir / name
+        if path.is_file() and os.access(path, os.X_OK):
+            return [str(path)]
+    return [sys.executable, "-m", "gradcli"]
 
 
 def run_report(main: Callable[[], object]) -> None:
