@@ -260,8 +260,9 @@ def check(
         # text and markdown print file by file; latex and html one document at the end
         printer = CheckPrinter(shown, paths, recurrence, latex_body)
 
-        def show(report) -> None:
-            printer.add(report, _picture_spec(report.file, shown))
+        def show(report, spec) -> None:
+            printer.add(report, spec if spec is not None else
+                        _picture_spec(report.file, shown, limits))
             if report.backward is not None:
                 from gradcli.usercode import backward as user_backward
 
@@ -279,15 +280,15 @@ def check(
     raise typer.Exit(code)
 
 
-def _picture_spec(path: str, fmt: str):
-    """The loaded file again, for the graph picture of HTML and markdown reports (a
-    report may come from a worker process, which keeps its Spec)."""
+def _picture_spec(path: str, fmt: str, budget):
+    """The file loaded again (within the same budget), for the graph picture of HTML
+    and markdown reports made by a worker process, which keeps its Spec."""
     if fmt not in ("html", "markdown"):
         return None
     from gradcli import spec as specs
 
     try:
-        return specs.load(path)
+        return specs.load(path, budget)
     except Exception:  # noqa: BLE001 - the report stands without its picture
         return None
 

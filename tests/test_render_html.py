@@ -186,3 +186,21 @@ def test_docs_screenshots_exist():
     docs = Path(__file__).resolve().parent.parent / "docs"
     for name in ("check_sigmoid_121_html.png", "check_sigmoid_121_latex.png"):
         assert (docs / name).exists(), name
+
+
+@pytest.mark.parametrize("fmt", ["html", "markdown"])
+def test_the_picture_is_drawn_from_the_file_checked_not_a_second_load(monkeypatch, fmt):
+    """In one process the report's graph comes from the Spec the check loaded: the file
+    is read once (a second load doubled the time and memory of a big net's report)."""
+    from typer.testing import CliRunner
+
+    from gradcli import spec as specs
+    from gradcli.cli import app
+
+    loads = []
+    real = specs.load
+    monkeypatch.setattr(specs, "load", lambda *a, **k: loads.append(a[0]) or real(*a, **k))
+    result = CliRunner().invoke(app, ["check", str(SIGMOID_121), "--format", fmt])
+    assert result.exit_code == 0, result.output
+    assert loads == [str(SIGMOID_121)]
+    assert "z_out" in result.output and ("<svg" in result.output or "mermaid" in result.output)

@@ -48,6 +48,7 @@ class Outcome:
     report: Any = None  # the result the parent prints (CheckReport, check-code FileResult)
     error: str | None = None  # stderr text of an unusable file (translated; may hold a caret)
     error_english: str | None = None  # the same as one English line, for JSON
+    spec: Any = None  # the loaded Spec, when kept in this process (the report's picture)
 
 
 def failure(path: str, exc: BaseException, debug: bool = False) -> Outcome:

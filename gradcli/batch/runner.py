@@ -56,21 +56,26 @@ def validate(batch: BatchSettings) -> None:
 
 # ------------------------------------------------------------------ check ---
 def run_check(files: list[str], settings, batch: BatchSettings,
-              render_report: Callable[[Any], None],
+              render_report: Callable[[Any, Any], None],
               on_error: Callable[[Outcome], None] | None = None,
               finish: Callable[[], None] | None = None) -> int:
     """`gradcli check FILE...`: `settings` are tasks.CheckSettings; `render_report`
     prints one CheckReport (text and markdown at once; LaTeX and HTML collect the
-    reports and `finish` prints the one document); `on_error` sees an unusable file."""
+    reports and `finish` prints the one document), given the loaded Spec too when the
+    file was checked in this process and the format draws its graph (else None);
+    `on_error` sees an unusable file."""
     import dataclasses
 
     from gradcli.batch import tasks
 
     validate(batch)
+    keep_report = not batch.as_json and not batch.summary_only
+    in_process = batch.jobs == 1 or len(files) == 1
     settings = dataclasses.replace(
-        settings, as_json=batch.as_json, keep_report=not batch.as_json and not batch.summary_only,
+        settings, as_json=batch.as_json, keep_report=keep_report,
+        keep_spec=keep_report and in_process and batch.fmt in ("html", "markdown"),
         progress=len(files) == 1 and not batch.as_json)
-    if batch.jobs > 1 and len(files) > 1:
+    if not in_process:
         _warm_up()
         from gradcli.batch import pool
 
@@ -90,7 +95,7 @@ def run_check(files: list[str], settings, batch: BatchSettings,
         elif batch.as_json:
             _write("".join(line + "\n" for line in outcome.json_lines or ()))
         else:
-            render_report(outcome.report)
+            render_report(outcome.report, outcome.spec)
 
     done = finish if not (batch.as_json or batch.summary_only) else None
     return drive(outcomes, len(files), emit, Summary("check"), batch, done)

@@ -27,6 +27,7 @@ class CheckSettings:
     full: bool = False
     as_json: bool = False
     keep_report: bool = True  # the parent prints the report's tables
+    keep_spec: bool = False  # ... and draws the graph from the loaded file (in this process)
     debug: bool = False
     progress: bool = False  # a per-file numeric progress bar (one file, in this process)
     backward: str | None = None  # --backward FILE.py:FUNC: the user's backward, compared
@@ -60,7 +61,8 @@ def check_file(path: str, settings: CheckSettings) -> Outcome:
         right = sum(1 for e in report.expect if e.ok)
         row = Row(path, code, right=right, wrong=len(report.expect) - right,
                   gradients_ok=all(p.ok for p in report.params))
-        return Outcome(path, code, row, lines, report if settings.keep_report else None)
+        return Outcome(path, code, row, lines, report if settings.keep_report else None,
+                       spec=loaded if settings.keep_spec else None)
     except Exception as exc:  # noqa: BLE001 - a bad file is an outcome, not a crash
         return failure(path, exc, settings.debug)
 
