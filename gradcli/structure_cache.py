@@ -10,7 +10,11 @@ parameters (same names, same expressions and constants, same shapes) share:
   the file's point: where float64 cannot promise SymPy's 30-digit value to
   1e-11 (undefined points, kinks, cancellation), that file is differentiated
   on its own exactly as without the cache (`check.symbolic_now`).
-- the ledger's local-derivative texts (they hold names only, no values).
+- the ledger's local-derivative texts (they hold names only, no values);
+- the YAML itself: a file that differs from an earlier one only in the
+  numbers written after its keys is not composed again (`yamltemplate`);
+- the parsed expressions (`shared_nodes`) and what is derived from the graph
+  alone (`memo`: replay plans, ledger paths, the budget estimate).
 
 The cache lives while a `scope()` is open (the batch runner opens one per
 call, and one per worker process); outside a scope every check is computed
@@ -90,6 +94,9 @@ class StructureCache:
         self._texts: OrderedDict[tuple, dict] = OrderedDict()
         self._graphs: OrderedDict[tuple, GraphTemplate] = OrderedDict()
         self.stats = Stats()
+        from gradcli.yamltemplate import Templates
+
+        self.yaml = Templates()  # files that differ only in numbers: YAML composed once
 
     # ------------------------------------------------------------ gradients
     def gradients(self, spec, budget: float) -> tuple[dict, Any]:

@@ -40,7 +40,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 from yaml.events import AliasEvent, StreamEndEvent
@@ -50,6 +50,9 @@ from gradcli import yamlscan
 from gradcli.errors import GradcliError, LimitError, NonFiniteError
 from gradcli.i18n import M, Msg
 from gradcli.i18n.foreign import YAML, as_message
+
+if TYPE_CHECKING:
+    from gradcli.yamltemplate import Templates
 
 MAX_BYTES = 5_000_000
 MAX_NODES = 2_000_000
@@ -328,11 +331,14 @@ def _control_character(code: int) -> Msg:
 
 
 def load_text(text: str, name: str = "<string>",
-              check_prescan: Callable[[yamlscan.Prescan], None] | None = None) -> Loaded:
+              check_prescan: Callable[[yamlscan.Prescan], None] | None = None,
+              templates: Templates | None = None) -> Loaded:
     """Parse one YAML document whose top level is a mapping; see the module doc.
 
     `check_prescan`, if given, sees the fast scan of the text before anything
     is parsed and may refuse the file (e.g. a section with too many entries).
+    `templates` (a batch's): a file that differs from an earlier one only in
+    its numbers is filled into that file's values (`gradcli.yamltemplate`).
     """
     if "\0" in text:
         raise GradcliError(_NUL, name)
@@ -343,6 +349,21 @@ def load_text(text: str, name: str = "<string>",
         before = text[:bad.start()]
         line, col = before.count("\n") + 1, len(before) - before.rfind("\n")
         raise GradcliError(_control_character(ord(bad.group())), f"{name}:{line}:{col}")
+    skeleton = templates.skeleton(text) if templates is not None else None
+    if skeleton is not None:
+        filled = templates.fill(skeleton, name)
+        if filled is not None:
+            if check_prescan is not None:
+                check_prescan(filled.prescan)
+            return filled
+    loaded = _load_text(text, name, check_prescan)
+    if skeleton is not None:
+        templates.remember(skeleton, loaded)
+    return loaded
+
+
+def _load_text(text: str, name: str,
+               check_prescan: Callable[[yamlscan.Prescan], None] | None) -> Loaded:
     try:
         scan = yamlscan.prescan(text, MIN_BLOB_CHARS, MAX_NODES, check_prescan)
     except yamlscan.TooManyValues as exc:
@@ -418,7 +439,8 @@ def _compose(text: str, name: str, blobs: dict, budget: int, fast: bool):
 
 
 def load_file(path: str, max_bytes: int = MAX_BYTES,
-              check_prescan: Callable[[yamlscan.Prescan], None] | None = None) -> Loaded:
+              check_prescan: Callable[[yamlscan.Prescan], None] | None = None,
+              templates: Templates | None = None) -> Loaded:
     """Read `path` (size checked before reading, UTF-8 only) and `load_text` it."""
     try:
         st = os.stat(path)
@@ -454,4 +476,4 @@ def load_file(path: str, max_bytes: int = MAX_BYTES,
         col = len(data[start:exc.start].decode("utf-8", "replace")) + 1
         line = data.count(b"\n", 0, exc.start) + 1
         raise GradcliError(M("not a text file (not UTF-8)"), f"{path}:{line}:{col}") from None
-    return load_text(text, path, check_prescan)
+    return load_text(text, path, check_prescan, templates)

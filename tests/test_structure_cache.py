@@ -265,3 +265,34 @@ def test_no_cache_outside_a_scope():
         assert structure_cache.active() is outer
     assert structure_cache.active() is None
     assert math.isfinite(structure_cache.MAX_ENTRIES)
+
+
+def test_the_budget_estimate_is_made_once_per_structure_shapes_and_budget(tmp_path,
+                                                                          monkeypatch):
+    from gradcli.budget import BASE_MEMORY, Budget
+    from gradcli.errors import LimitError
+    from gradcli.spec import budgets
+
+    estimates = []
+    original = budgets._check_graph
+    monkeypatch.setattr(budgets, "_check_graph",
+                        lambda spec, budget: (estimates.append(spec.file),
+                                              original(spec, budget)))
+
+    def tensor_net(n: int, w: float) -> str:
+        return (f"inputs:\n  x: [{', '.join(['1.5'] * n)}]\nparams:\n  w: {w}\n"
+                "loss: sum(w*x)\n")
+    paths = write_all(tmp_path, [tensor_net(3, 0.5), tensor_net(3, 0.7), tensor_net(3, 0.9),
+                                 tensor_net(4, 0.5), tensor_net(200_000, 0.5)])
+    tiny = Budget(memory=BASE_MEMORY + 2_000_000)  # a few megabytes for the file
+    with structure_cache.scope():
+        for path in paths[:4]:
+            specs.load(path)
+        assert estimates == [paths[0], paths[3]]  # a new shape is estimated again
+        specs.load(paths[1], tiny)  # ... and so is another budget
+        assert estimates[-1] == paths[1]
+        with pytest.raises(LimitError):  # the big one is refused, in a scope as outside
+            specs.load(paths[4], tiny)
+        with pytest.raises(LimitError):  # refusals are never remembered as passed
+            specs.load(paths[4], tiny)
+    assert len(estimates) == 5

@@ -12,6 +12,7 @@ node back into `file:line:col` for error messages.
 """
 from __future__ import annotations
 
+from gradcli import structure_cache
 from gradcli.budget import Budget
 from gradcli.errors import GradcliError
 from gradcli.graph import Graph, GraphTooLarge
@@ -32,7 +33,9 @@ def load(path: str, budget: Budget | None = None) -> Spec:
     from gradcli.spec import budgets, graph_form, layer_form, options
 
     budget = budget or Budget()
-    loaded = load_file(path, check_prescan=lambda scan: budgets.check_sections(scan, path))
+    cache = structure_cache.active()
+    loaded = load_file(path, check_prescan=lambda scan: budgets.check_sections(scan, path),
+                       templates=cache.yaml if cache is not None else None)
     data = loaded.data
     form = layer_form if "layers" in data else graph_form
     for key in data:

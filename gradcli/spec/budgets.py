@@ -48,7 +48,26 @@ def check_layers(spec, batch: int, n_in: int, layers: list) -> None:
 
 def check_graph(spec, budget: Any) -> None:
     """Refuse a graph-form file over the memory budget, or (for a check) over the work
-    budget of its central differences."""
+    budget of its central differences.
+
+    The estimates depend on the graph and the shapes of its values only: a
+    batch's files of one structure (`structure_cache.memo`) that pass with the
+    same shapes and budget are estimated once."""
+    from gradcli import structure_cache
+
+    shared = structure_cache.memo(spec.graph)
+    if shared is None:
+        _check_graph(spec, budget)
+        return
+    key = ("budget", budget, tuple(getattr(spec.bindings[nid], "shape", None)
+                                   for nid in [*spec.inputs.values(), *spec.params.values()]),
+           spec.loss, tuple(spec.named.values()))
+    if key not in shared:
+        _check_graph(spec, budget)
+        shared[key] = True  # passed (a refusal raised above and is not remembered)
+
+
+def _check_graph(spec, budget: Any) -> None:
     from gradcli import numeric
 
     g = spec.graph
