@@ -64,7 +64,7 @@ def _run(spec: Spec, rtol: float, atol: float, lr: float | None,
     t0 = time.perf_counter()
     # every named value (a node defined after the loss is still shown), then the loss
     last = max([spec.loss, *spec.named.values()])
-    values = engine.forward(spec.graph, spec.bindings, last, point=_point(spec))
+    values = engine.forward(spec.graph, spec.bindings, last, point=lambda: _point(spec))
     loss = values[spec.loss]
     if not _is_scalar(loss):
         raise NonFiniteError(M("the loss must be a scalar, but it has shape {shape} (use "
@@ -165,13 +165,12 @@ def _directional_failure(v: verdict.Verdict, direction) -> verdict.Verdict:
 # --------------------------------------------------------------- symbolic ---
 def _symbolic(spec: Spec, budget: float) -> tuple[dict, Msg | None]:
     g = spec.graph
-    size = len(g.ancestors(spec.loss))
+    size, depth = _size_and_depth(g, spec.loss)
     elements = sum(1 if _is_scalar(spec.bindings[i]) else spec.bindings[i].size
                    for i in spec.params.values())
     if size > SYMBOLIC_MAX_NODES:
         return {}, M("skipped: the graph has {size:,} nodes (symbolic limit {limit:,})",
                      size=size, limit=SYMBOLIC_MAX_NODES)
-    depth = _depth(g, spec.loss)
     if depth > SYMBOLIC_MAX_DEPTH:
         return {}, M("skipped: the loss is nested {depth:,} operations deep (symbolic limit "
                      "{limit})", depth=depth, limit=SYMBOLIC_MAX_DEPTH)
@@ -208,6 +207,19 @@ def symbolic_guarded(budget: float, work) -> tuple[Any, Msg | None]:
         return {}, M("skipped: SymPy took longer than the {budget:g} s budget", budget=budget)
     except (RecursionError, MemoryError):
         return {}, M("skipped: the expression is too deep for SymPy")
+
+
+def _size_and_depth(g, root: int) -> tuple[int, int]:
+    """The nodes `root` depends on, and `_depth`: once per structure within a batch."""
+    from gradcli.structure_cache import memo
+
+    shared = memo(g)
+    if shared is None or root >= shared.get("size", 0):
+        return len(g.ancestors(root)), _depth(g, root)
+    key = ("size-and-depth", root)
+    if key not in shared:
+        shared[key] = len(g.ancestors(root)), _depth(g, root)
+    return shared[key]
 
 
 def _depth(g, root: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from gradcli.errors import NonFiniteError
 from gradcli.graph import CONST, VAR, Graph
@@ -74,9 +74,12 @@ _PROBLEMS = {
 }
 
 
-def _error(graph: Graph, node_id: int, args: list[Value], kind: str, point: str,
-           derivative: bool = False) -> EngineError:
+def _error(graph: Graph, node_id: int, args: list[Value], kind: str,
+           point: str | Callable[[], str], derivative: bool = False) -> EngineError:
+    """`point` (where the failure happened, for the message) may be a function that
+    writes it: a check spells its point out only when something fails."""
     problem = M(_PROBLEMS[kind][derivative], call=_describe(graph, node_id, args))
+    point = point() if callable(point) else point
     what = M("{problem} at {point}", problem=problem, point=point) if point else problem
     return EngineError(what, node_id, graph.nodes[node_id].col)
 
@@ -86,7 +89,7 @@ def _uses_arrays(values: Iterable[Value]) -> bool:
 
 
 def forward(graph: Graph, bindings: dict[int, Value], upto: int | None = None,
-            point: str = "") -> list[Value]:
+            point: str | Callable[[], str] = "") -> list[Value]:
     """Values of nodes 0..upto, given values for the variable nodes."""
     last = len(graph.nodes) - 1 if upto is None else upto
     if _uses_arrays(bindings.values()) or any(
@@ -180,16 +183,27 @@ class Replay:
         #: node evaluations done so far (the work, counted for tests and estimates)
         self.evaluations = 0
 
-    def use(self, dependents: list[int]) -> None:
+    def use(self, dependents: list[int], shared: dict | None = None, key: Any = None) -> None:
         """The nodes to recompute from now on: those depending on the node that the
-        next calls change (that node itself is not among them)."""
+        next calls change (that node itself is not among them).
+
+        `shared` (a structure's memo) keeps the plan under `key`, which must name
+        `dependents` (e.g. the changed node): same-shaped files reuse it."""
         self.restore()
+        if shared is not None:
+            found = shared.get(("replay", key, self.root))
+            if found is None:
+                found = shared[("replay", key, self.root)] = self._plan(dependents)
+            self.dependents, self.plan = found
+        else:
+            self.dependents, self.plan = self._plan(dependents)
+
+    def _plan(self, dependents: list[int]) -> tuple[list[int], list[tuple]]:
         nodes = self.graph.nodes
-        self.dependents = [i for i in dependents if i <= self.root]
+        kept = [i for i in dependents if i <= self.root]
         # (node, forward, first argument, second argument or -1): no list per call
-        self.plan = [(i, OPS[nodes[i].op].forward, nodes[i].args[0],
-                      nodes[i].args[1] if len(nodes[i].args) > 1 else -1)
-                     for i in self.dependents]
+        return kept, [(i, OPS[nodes[i].op].forward, nodes[i].args[0],
+                       nodes[i].args[1] if len(nodes[i].args) > 1 else -1) for i in kept]
 
     def restore(self) -> None:
         """Put the forward values back where the last replays wrote."""

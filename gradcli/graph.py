@@ -77,9 +77,22 @@ class Graph:
                     needed[a] = 1
         return [i for i in range(root + 1) if needed[i]]
 
-    def depends_on(self, targets: set[int], upto: int | None = None) -> bytearray:
-        """Flag per node: does it depend on any node in `targets`?"""
+    def depends_on(self, targets: set[int], upto: int | None = None) -> bytes:
+        """Flag per node: does it depend on any node in `targets`?
+
+        Within a batch, same-shaped files ask the same questions of their
+        structure's nodes (`structure_cache.memo`): answered once."""
         last = len(self.nodes) if upto is None else upto + 1
+        shared = getattr(self, "structure_memo", None)
+        if shared is None or last > shared.get("size", 0):
+            return self._depends_on(targets, last)
+        key = ("depends_on", frozenset(targets), last)
+        flags = shared.get(key)
+        if flags is None:
+            flags = shared[key] = self._depends_on(targets, last)
+        return flags
+
+    def _depends_on(self, targets: set[int], last: int) -> bytes:
         flags = bytearray(last)
         for i in range(last):
             if i in targets:
@@ -89,7 +102,7 @@ class Graph:
                     if flags[a]:
                         flags[i] = 1
                         break
-        return flags
+        return bytes(flags)
 
     def dependents(self, start: int, users: list[list[int]]) -> list[int]:
         """The nodes that depend on node `start` (itself excluded), in order, found by

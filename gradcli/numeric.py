@@ -177,7 +177,7 @@ def graph_gradients(graph, values: list, params: dict[str, int], loss: int,
             dependents = graph.dependents(nid, users) if nid <= loss else []
             if plans is not None:
                 plans[key] = dependents
-        replay.use(dependents)
+        replay.use(dependents, plans, ("dependents", nid))
         watch = KinkWatch(graph, values, dependents)
 
         def loss_at(v: Value, nid: int = nid, watch=watch) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from dataclasses import dataclass, field
+from math import isfinite as _isfinite
 from typing import Any, Iterator
 
 from gradcli.i18n import Msg, english
@@ -170,10 +171,15 @@ def _explanation_json(explanation: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------- check ---
 def _plain(value: Any) -> Any:
     """JSON-ready: arrays -> nested lists, NaN and infinity -> None, messages -> English."""
-    if value is None or isinstance(value, (bool, str, int)):
+    kind = type(value)
+    if kind is float:  # the common case first
+        return value if _isfinite(value) else None
+    if value is None or kind is str or kind is bool or kind is int:
+        return value
+    if isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
+        return value if _isfinite(value) else None
     if isinstance(value, Msg):
         return english(value)  # JSON is English in every language
     if getattr(value, "dtype", None) is not None and value.dtype.kind in "fb":

@@ -131,7 +131,7 @@ class StructureCache:
     def edge_texts(self, spec, ids: dict[str, int], uses: dict[str, list[str]],
                    compute: Callable[[], dict]) -> dict:
         """The ledger's local-derivative texts, once per structure."""
-        key = (graph_key(spec.graph, max(ids.values())), tuple(ids.items()),
+        key = (_known_graph_key(spec.graph, max(ids.values())), tuple(ids.items()),
                tuple((k, tuple(v)) for k, v in uses.items()))
         texts = self._texts.get(key)
         if texts is None:
@@ -210,6 +210,7 @@ class GraphTemplate:
                        list(spec.node_names), dict(spec.node_text),
                        {k: list(v) for k, v in spec.uses.items()}, spec.loss, spec.loss_name,
                        spec.loss_text, list(where._starts), list(where._pieces))
+        template.memo["size"] = len(g.nodes)  # the nodes every file of it has
         g.structure_memo = template.memo
         return template
 
@@ -231,7 +232,9 @@ class GraphTemplate:
 def memo(graph) -> dict | None:
     """A dict shared by every graph of the same structure in this call (None when the
     graph was not built through `shared_nodes`): for things derived from the
-    nodes alone, keyed by what else they depend on (node ids)."""
+    nodes alone, keyed by what else they depend on (node ids).  Its "size" is
+    the number of nodes the structure has: a node added later (after parsing)
+    may differ from file to file, and nothing about it is shared."""
     return getattr(graph, "structure_memo", None)
 
 
@@ -258,17 +261,21 @@ def graph_key(graph, upto: int) -> tuple:
     return tuple((n.op, n.args, n.name, _const_key(n.value)) for n in graph.nodes[:upto + 1])
 
 
+def _known_graph_key(graph, upto: int) -> tuple:
+    """graph_key, made once per structure for a graph parsed through shared_nodes."""
+    shared = memo(graph)
+    if shared is None or upto >= shared.get("size", 0):
+        return graph_key(graph, upto)
+    nodes = shared.get(("graph-key", upto))
+    if nodes is None:
+        nodes = shared[("graph-key", upto)] = graph_key(graph, upto)
+    return nodes
+
+
 def spec_key(spec) -> tuple:
     """Equal for files that differ only in the values of inputs and parameters."""
     leaves = list(spec.inputs.items()) + list(spec.params.items())
-    shared = memo(spec.graph)  # a graph parsed through shared_nodes: its key is known
-    if shared is None:
-        nodes = graph_key(spec.graph, spec.loss)
-    else:
-        nodes = shared.get(("graph-key", spec.loss))
-        if nodes is None:
-            nodes = shared[("graph-key", spec.loss)] = graph_key(spec.graph, spec.loss)
-    return (nodes, spec.loss, tuple(spec.inputs.items()),
+    return (_known_graph_key(spec.graph, spec.loss), spec.loss, tuple(spec.inputs.items()),
             tuple(spec.params.items()),
             tuple(_shape(spec.bindings[nid]) for _, nid in leaves))
 

@@ -296,3 +296,32 @@ def test_the_budget_estimate_is_made_once_per_structure_shapes_and_budget(tmp_pa
         with pytest.raises(LimitError):  # refusals are never remembered as passed
             specs.load(paths[4], tiny)
     assert len(estimates) == 5
+
+
+def test_questions_about_a_structure_are_answered_once_and_only_for_its_own_nodes(
+        tmp_path, monkeypatch):
+    from gradcli.graph import Graph
+
+    asked = []
+    original = Graph._depends_on
+    monkeypatch.setattr(Graph, "_depends_on", lambda self, targets, last: (
+        asked.append((frozenset(targets), last)), original(self, targets, last))[1])
+    paths = write_all(tmp_path, [net_121({"x": x}) for x in (0.5, 1.5, 2.5)])
+    with structure_cache.scope():
+        loaded = [specs.load(p) for p in paths]
+        for spec in loaded:
+            check.run(spec)
+        per_file = len(asked)
+        assert per_file and len(set(asked)) == per_file  # no question asked twice
+        first = [spec.graph.depends_on({spec.params["w3"]}, spec.loss) for spec in loaded]
+        assert len(asked) == per_file  # the files' questions were answered for the first
+        assert first[0] == first[2] == Graph._depends_on(loaded[2].graph,
+                                                        {loaded[2].params["w3"]},
+                                                        loaded[2].loss + 1)
+        # a node added after parsing (an answer's formula, say) is this file's own
+        g = loaded[1].graph
+        extra = g.apply("mul", loaded[1].params["w3"], loaded[1].params["w3"])
+        asked.clear()
+        flags = g.depends_on({loaded[1].params["w3"]}, extra)
+        assert flags[extra] == 1 and len(asked) == 1
+        assert len(loaded[0].graph) == extra  # the other files' graphs are untouched
