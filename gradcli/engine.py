@@ -235,15 +235,33 @@ class Replay:
 
 
 def local_partials(graph: Graph, values: list[Value], root: int,
-                   leaves: Collection[int]) -> dict[int, Value]:
+                   leaves: Collection[int], plan: list | None = None) -> dict[int, Value]:
     """d root / d leaf for each leaf reached from `root`, other leaves held fixed
     (`root` itself is never a leaf of its own expression).
 
     Only the nodes between `root` and the leaves are visited, so the cost is
     the size of that one expression, not of the whole graph: the ledger asks
     this for every named node with the same set of leaves (all named nodes),
-    and the total stays linear in the graph.
+    and the total stays linear in the graph.  `plan` is `local_plan(graph,
+    root, leaves)`, when the caller keeps it (it depends on the graph only).
     """
+    if plan is None:
+        plan = local_plan(graph, root, leaves)
+    adjoint: dict[int, Value] = {root: 1.0}
+    for i, op, args, edges in plan:
+        g = adjoint.get(i)
+        if g is None:
+            continue
+        arg_values = [values[a] for a in args]
+        for k, a in edges:
+            c = unbroadcast(op.vjp[k](g, values[i], *arg_values), values[a])
+            adjoint[a] = c if a not in adjoint else adjoint[a] + c
+    return {a: g for a, g in adjoint.items() if a != root and a in leaves}
+
+
+def local_plan(graph: Graph, root: int, leaves: Collection[int]) -> list[tuple]:
+    """The steps of `local_partials`: per node from `root` down to the leaves (in
+    reverse order), its op, arguments and the arguments that get a contribution."""
     inside, stack = {root}, [root]
     while stack:
         i = stack.pop()
@@ -252,20 +270,15 @@ def local_partials(graph: Graph, values: list[Value], root: int,
                 inside.add(a)
                 if a not in leaves:
                     stack.append(a)
-    adjoint: dict[int, Value] = {root: 1.0}
+    plan = []
     for i in sorted(inside, reverse=True):
-        g = adjoint.get(i)
         node = graph.nodes[i]
-        if g is None or not node.args or (i in leaves and i != root):
+        if not node.args or (i in leaves and i != root):
             continue
-        op = OPS[node.op]
-        args = [values[a] for a in node.args]
-        for k, a in enumerate(node.args):
-            if graph.nodes[a].op == CONST and a not in leaves:
-                continue
-            c = unbroadcast(op.vjp[k](g, values[i], *args), values[a])
-            adjoint[a] = c if a not in adjoint else adjoint[a] + c
-    return {a: g for a, g in adjoint.items() if a != root and a in leaves}
+        edges = [(k, a) for k, a in enumerate(node.args)
+                 if not (graph.nodes[a].op == CONST and a not in leaves)]
+        plan.append((i, OPS[node.op], node.args, edges))
+    return plan
 
 
 def unbroadcast(grad: Value, like: Value) -> Value:

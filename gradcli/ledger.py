@@ -41,7 +41,10 @@ def graph_names(spec: Spec) -> tuple[str, dict[str, int], dict[str, list[str]]]:
 def edge_values(spec: Spec, values: list, ids: dict[str, int],
                 uses: dict[str, list[str]]) -> dict[tuple[str, str], Any]:
     """d consumer / d producer for every edge, other named values held fixed."""
+    from gradcli.structure_cache import memo
+
     named_ids = set(ids.values())
+    shared = memo(spec.graph)  # the plans depend on the names and the graph only
     result = {}
     for consumer, producers in uses.items():
         if not producers:
@@ -49,7 +52,13 @@ def edge_values(spec: Spec, values: list, ids: dict[str, int],
         cid = ids[consumer]
         if not _scalar(values[cid]):
             continue
-        partials = engine.local_partials(spec.graph, values, cid, named_ids)
+        plan = None
+        if shared is not None:
+            plan = shared.get(("local-plan", cid))
+            if plan is None:
+                plan = shared[("local-plan", cid)] = engine.local_plan(spec.graph, cid,
+                                                                        named_ids)
+        partials = engine.local_partials(spec.graph, values, cid, named_ids, plan)
         for p in producers:
             # an alias (`n0: w`) is the same node: its local derivative is 1
             result[(consumer, p)] = 1.0 if ids[p] == cid else partials.get(ids[p], 0.0)

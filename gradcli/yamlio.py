@@ -452,7 +452,9 @@ def load_file(path: str, max_bytes: int = MAX_BYTES,
             raise LimitError(M("file too large: {size} bytes (the limit is {limit})",
                                size=f"{st.st_size:,}", limit=f"{max_bytes:,}"), path)
         with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
+            data = f.read(st.st_size + 1)  # (not max_bytes: that is allocated at once)
+            if len(data) > st.st_size:  # it grew after the stat
+                data += f.read(max_bytes + 1 - len(data))
     except (FileNotFoundError, NotADirectoryError):
         raise GradcliError(M("no such file"), path) from None
     except PermissionError:

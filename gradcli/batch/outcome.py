@@ -93,7 +93,8 @@ def error_json(outcome: Outcome) -> str:
 
 
 def json_line(obj: Any) -> str:
-    return json.dumps(obj, allow_nan=False, default=_json_default)
+    """`json.dumps(obj)`, refusing NaN and infinity (what JSON cannot hold)."""
+    return _ENCODER.encode(obj)
 
 
 def _json_default(value: Any) -> Any:
@@ -101,3 +102,8 @@ def _json_default(value: Any) -> Any:
     if tolist is not None:
         return tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+#: One encoder for every line.  The objects are trees built by `to_json` methods, so the
+#: check for reference cycles (an id per container, a tenth of the time) is left out.
+_ENCODER = json.JSONEncoder(allow_nan=False, default=_json_default, check_circular=False)

@@ -6,7 +6,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from gradcli.errors import GradcliError, NonFiniteError
 from gradcli.graph import Graph
@@ -120,16 +120,16 @@ def unknown(name: Any, known, what: Msg) -> Msg:
 
 
 def check_name(name: Any, loaded: Loaded, *path) -> str:
-    where = loaded.where(*path, KEY)
     if not isinstance(name, str) or not NAME.match(name):
         raise GradcliError(M("'{name}' is not a valid name (letters, digits and _, starting "
-                             "with a letter)", name=name), where)
+                             "with a letter)", name=name), loaded.where(*path, KEY))
     if name in FUNCTIONS:
         raise GradcliError(M("'{name}' is a function name and cannot name a value",
-                             name=name), where)
+                             name=name), loaded.where(*path, KEY))
     if name in CONSTANTS:
         raise GradcliError(M("'{name}' is a constant ({name} = {value:.6g}) and cannot name "
-                             "a value", name=name, value=CONSTANTS[name]), where)
+                             "a value", name=name, value=CONSTANTS[name]),
+                           loaded.where(*path, KEY))
     return name
 
 
@@ -145,8 +145,14 @@ def section(loaded: Loaded, key: str, required: bool = True) -> dict:
     return data
 
 
-def to_value(raw: Any, where: str, what: Any = "value") -> Any:
-    """A YAML scalar or nested list -> float or float ndarray (finite, rectangular)."""
+def to_value(raw: Any, where: str | Callable[[], str], what: Any = "value") -> Any:
+    """A YAML scalar or nested list -> float or float ndarray (finite, rectangular).
+
+    `where` may be a function giving the place: asked only when the value is refused."""
+    if type(raw) is float and math.isfinite(raw):  # the common case
+        return raw
+    if callable(where):
+        where = where()
     if isinstance(raw, bool) or raw is None or isinstance(raw, (str, dict)):
         if isinstance(raw, str):
             raise GradcliError(M("{what} must be a number or a nested list of numbers, not "

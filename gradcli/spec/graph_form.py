@@ -28,7 +28,8 @@ def build(spec: Spec, loaded: Loaded) -> None:
             node_id = g.var(name)
             table[name] = node_id
             spec.named[name] = node_id
-            spec.bindings[node_id] = to_value(raw, loaded.where(kind, name), f"'{name}'")
+            spec.bindings[node_id] = to_value(raw, lambda: loaded.where(kind, name),
+                                              f"'{name}'")
     if not spec.params:
         raise GradcliError(M("'params' is empty: name at least one parameter to "
                              "differentiate"), loaded.where("params"))

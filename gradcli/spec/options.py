@@ -15,13 +15,14 @@ def read_options(spec: Spec, loaded: Loaded) -> None:
         if key not in ("rtol", "atol"):
             raise GradcliError(unknown(key, ("rtol", "atol"), M("tolerance key")),
                                loaded.where("tolerance", key, KEY))
-        value = to_value(raw, loaded.where("tolerance", key), M("tolerance {key}", key=key))
+        value = to_value(raw, lambda: loaded.where("tolerance", key),
+                         M("tolerance {key}", key=key))
         if not isinstance(value, float) or value < 0:
             raise GradcliError(M("tolerance {key} must be a number >= 0", key=key),
                                loaded.where("tolerance", key))
         setattr(spec, key, value)
     if "lr" in loaded.data:
-        lr = to_value(loaded.data["lr"], loaded.where("lr"), "lr")
+        lr = to_value(loaded.data["lr"], lambda: loaded.where("lr"), "lr")
         if not isinstance(lr, float) or lr <= 0:
             raise GradcliError(M("lr must be a positive number"), loaded.where("lr"))
         spec.lr = lr
