@@ -160,7 +160,13 @@ def _edge_texts(spec: Spec, ids: dict[str, int], uses: dict[str, list[str]]) -> 
     cache = structure_cache.active()
     if cache is None or sum(len(p) for p in uses.values()) > MAX_SYMBOLIC_EDGES:
         return edge_expressions(spec, ids, uses)
-    return cache.edge_texts(spec, ids, uses, lambda: edge_expressions(spec, ids, uses))
+    shared = structure_cache.memo(spec.graph)  # names and uses are the structure's
+    texts = shared.get(("edge-texts",)) if shared is not None else None
+    if texts is None:
+        texts = cache.edge_texts(spec, ids, uses, lambda: edge_expressions(spec, ids, uses))
+        if shared is not None:
+            shared[("edge-texts",)] = texts
+    return texts
 
 
 def count_paths(root: str, uses: dict[str, list[str]]) -> dict[str, int]:

@@ -42,7 +42,6 @@ not need it); arrays are compared entry by entry with numpy, NaN meaning
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +121,8 @@ def compare(reverse: Any, numeric: Any = None, numeric_error: Any = 0.0,
             symbolic: Any = None, kink: Any = False, rtol: float = 1e-5,
             atol: float = 1e-8) -> Verdict:
     """The verdict on `reverse` against the references (see the module docstring)."""
-    if all(v is None or _is_scalar(v) for v in (reverse, numeric, symbolic)) \
+    if (reverse is None or _is_scalar(reverse)) and (numeric is None or _is_scalar(numeric)) \
+            and (symbolic is None or _is_scalar(symbolic)) \
             and (numeric_error is None or _is_scalar(numeric_error)) \
             and isinstance(kink, (bool, int)):
         flags = _scalar_flags(float(reverse), numeric, float(numeric_error or 0.0),
@@ -133,7 +133,7 @@ def compare(reverse: Any, numeric: Any = None, numeric_error: Any = 0.0,
 
 
 # ------------------------------------------------------------- the table ---
-@dataclass
+@dataclass(slots=True)
 class _Flags:
     """What the entries say, aggregated (the same for scalars and arrays)."""
 
@@ -209,18 +209,21 @@ def _failure(has_n: bool, has_s: bool, odd: str | None) -> tuple[str, Msg]:
 
 # ------------------------------------------------------------------ scalar ---
 def _present(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
+    return v is not None and v == v  # None and NaN: not computed
 
 
 def _scalar_flags(r: float, n: Any, err: float, s: Any, kink: bool, rtol: float,
                   atol: float) -> _Flags:
     has_n, has_s = _present(n), _present(s)
+    slack = SLACK * err
     bound_rn = max(rtol * max(abs(r), abs(n)), atol) if has_n else 0.0
-    rn = not has_n or abs(r - n) <= max(bound_rn, SLACK * err)
+    rn = not has_n or abs(r - n) <= max(bound_rn, slack)
     rs = not has_s or abs(r - s) <= max(rtol * max(abs(r), abs(s)), atol)
-    sn = has_n and has_s and abs(s - n) <= max(rtol * max(abs(s), abs(n)), atol, SLACK * err)
-    rel = max(([rel_error(r, n)] if has_n else []) + ([rel_error(r, s)] if has_s else []),
-              default=0.0)
+    sn = has_n and has_s and abs(s - n) <= max(rtol * max(abs(s), abs(n)), atol, slack)
+    if has_n:
+        rel = max(rel_error(r, n), rel_error(r, s)) if has_s else rel_error(r, n)
+    else:
+        rel = rel_error(r, s) if has_s else 0.0
     ref = n if has_n else s if has_s else None
     agree = rn and rs
     fd = not agree and not kink and has_s and rs and not rn
@@ -233,7 +236,7 @@ def _scalar_flags(r: float, n: Any, err: float, s: Any, kink: bool, rtol: float,
         bad=int(bad), kinks=int(kink), fd_artefacts=int(fd), bad_rel=rel,
         has_numeric=has_n, has_symbolic=has_s, odd=odd,
         symbolic_beyond_atol=has_s and abs(r - s) > atol,
-        slack=SLACK * err if has_n and SLACK * err > bound_rn else None)
+        slack=slack if has_n and slack > bound_rn else None)
 
 
 # ------------------------------------------------------------------- array ---
