@@ -22,7 +22,8 @@ not meet the conditions (a number inside a block of text, a `!!str` tag, a
 key written as a number...) is remembered as *not templated* and its files
 are always composed.  Errors are never remembered: a file that fails is
 composed, and fails as before.  Files over MAX_TEXT characters, or with the
-long number lists the loader reads without YAML, are always composed.
+long number lists the loader reads without YAML, are always composed; the
+skeletons remembered are bounded in number and in characters (memory).
 """
 from __future__ import annotations
 
@@ -33,8 +34,9 @@ from typing import Any
 
 #: Numbers taken out of the skeleton (the capturing group), see the module doc.
 _NUMBER = re.compile(r"(?<= )(-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,17})?)(?=[ \t]*$)", re.M)
-MAX_TEXT = 100_000  # characters: larger files are always composed
-MAX_SKELETONS = 256  # skeletons remembered (least recently used first out)
+MAX_TEXT = 20_000  # characters: larger files are always composed
+MAX_SKELETONS = 256  # skeletons remembered (least recently used first out) ...
+MAX_CHARS = 1_000_000  # ... and the characters of all of them together (memory)
 _NOT_TEMPLATED = None  # the cache's value for a skeleton whose files are composed
 _KEY = "<key>"  # yamlio.KEY (the suffix of a mapping key's position)
 
@@ -67,6 +69,7 @@ class Templates:
 
     def __init__(self) -> None:
         self._table: OrderedDict[tuple, Template | None] = OrderedDict()
+        self._chars = 0  # len(skeleton text) over the table
         self.stats = Stats()
 
     @staticmethod
@@ -102,10 +105,11 @@ class Templates:
         self.stats.composed += 1
         if skeleton.key in self._table:
             return
-        template = _template(skeleton, loaded)
-        self._table[skeleton.key] = template
-        if len(self._table) > MAX_SKELETONS:
-            self._table.popitem(last=False)
+        self._table[skeleton.key] = _template(skeleton, loaded)
+        self._chars += len(skeleton.key[0])
+        while len(self._table) > MAX_SKELETONS or self._chars > MAX_CHARS:
+            oldest, _ = self._table.popitem(last=False)
+            self._chars -= len(oldest[0])
 
 
 def _template(skeleton: Skeleton, loaded) -> Template | None:

@@ -152,3 +152,18 @@ def test_large_texts_are_always_composed():
     fresh, filled, templates = load_both([big, big.replace("1.5", "2.5")])
     assert [fields(a) for a in fresh] == [fields(b) for b in filled]
     assert templates.stats.reused == 0 and templates.stats.composed == 0
+
+
+def test_the_skeletons_remembered_are_bounded_in_characters(monkeypatch):
+    from gradcli import yamltemplate
+
+    monkeypatch.setattr(yamltemplate, "MAX_CHARS", 200)
+    texts = [f"params:\n  w{k}: 1.5\n  pad: '{'x' * 60}'\n" for k in range(6)]
+    templates = Templates()
+    for text in texts:
+        yamlio.load_text(text, templates=templates)
+    assert 0 < templates._chars <= 200 and len(templates._table) == 2
+    assert templates._chars == sum(len(key[0]) for key in templates._table)
+    yamlio.load_text(texts[-1].replace("1.5", "2.5"), templates=templates)  # still known
+    yamlio.load_text(texts[0].replace("1.5", "2.5"), templates=templates)  # forgotten
+    assert templates.stats.reused == 1 and templates.stats.composed == 7
