@@ -35,7 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 ENV_SWITCH = "GRADCLI_STRUCTURE_CACHE"
-MAX_ENTRIES = 512  # structures remembered (least recently used first out)
+MAX_ENTRIES = 512  # structures remembered (least recently used first out) ...
+#: ... and the graph nodes of all of them together, per table (memory: a structure
+#: costs about a kilobyte a node with its plans, so each table stays under ~60 MB)
+MAX_NODES = 60_000
 
 # what an entry says to do for the next file of its structure
 COMPILED = "compiled"  # evaluate the program at the file's point
@@ -90,9 +93,9 @@ class Stats:
 
 class StructureCache:
     def __init__(self) -> None:
-        self._entries: OrderedDict[tuple, Entry] = OrderedDict()
-        self._texts: OrderedDict[tuple, dict] = OrderedDict()
-        self._graphs: OrderedDict[tuple, GraphTemplate] = OrderedDict()
+        self._entries = Bounded()  # spec_key -> Entry
+        self._texts = Bounded()  # the ledger's names and uses -> texts
+        self._graphs = Bounded()  # _nodes_key -> GraphTemplate
         self.stats = Stats()
         from gradcli.yamltemplate import Templates
 
@@ -109,11 +112,10 @@ class StructureCache:
         if entry is None:
             entry, note = _derive(spec, budget)
             self.stats.structures += 1
-            _remember(self._entries, key, entry)
+            size = len(entry.program.code) if entry.program is not None else 0
+            self._entries.put(key, entry, spec.loss + 1 + size)
             if entry.state == TRY_ALONE:
                 return {}, note
-        else:
-            self._entries.move_to_end(key)
         if entry.state == SKIP:
             return {}, entry.note
         if entry.state == COMPILED:
@@ -137,7 +139,7 @@ class StructureCache:
         if texts is None:
             texts = compute()
             self.stats.edge_texts += 1
-            _remember(self._texts, key, texts)
+            self._texts.put(key, texts, max(ids.values()) + 1)
         return texts
 
 
@@ -163,7 +165,7 @@ def shared_nodes(spec, loaded, build: Callable[[Any, Any], None]) -> None:
         return
     build(spec, loaded)
     cache.stats.graphs += 1
-    _remember(cache._graphs, key, GraphTemplate.of(spec))
+    cache._graphs.put(key, GraphTemplate.of(spec), len(spec.graph))
 
 
 def _nodes_key(spec, loaded) -> tuple | None:
@@ -238,10 +240,34 @@ def memo(graph) -> dict | None:
     return getattr(graph, "structure_memo", None)
 
 
-def _remember(table: OrderedDict, key: tuple, value: Any) -> None:
-    table[key] = value
-    if len(table) > MAX_ENTRIES:
-        table.popitem(last=False)
+class Bounded:
+    """A table of structures, least recently used first out: at most MAX_ENTRIES of
+    them, and at most MAX_NODES graph nodes (each entry's weight) in all."""
+
+    def __init__(self) -> None:
+        self._table: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
+        self.weight = 0
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def get(self, key: tuple) -> Any:
+        found = self._table.get(key)
+        if found is None:
+            return None
+        self._table.move_to_end(key)
+        return found[0]
+
+    def put(self, key: tuple, value: Any, weight: int) -> None:
+        old = self._table.pop(key, None)
+        if old is not None:
+            self.weight -= old[1]
+        self._table[key] = (value, weight)
+        self.weight += weight
+        while len(self._table) > 1 and (len(self._table) > MAX_ENTRIES
+                                         or self.weight > MAX_NODES):
+            _, (_, dropped) = self._table.popitem(last=False)
+            self.weight -= dropped
 
 
 # ------------------------------------------------------------------ keys ---

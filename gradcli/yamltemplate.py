@@ -36,7 +36,7 @@ from typing import Any
 _NUMBER = re.compile(r"(?<= )(-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,17})?)(?=[ \t]*$)", re.M)
 MAX_TEXT = 20_000  # characters: larger files are always composed
 MAX_SKELETONS = 256  # skeletons remembered (least recently used first out) ...
-MAX_CHARS = 1_000_000  # ... and the characters of all of them together (memory)
+MAX_CHARS = 500_000  # ... and the characters of all of them together (memory: ~30 MB)
 _NOT_TEMPLATED = None  # the cache's value for a skeleton whose files are composed
 _KEY = "<key>"  # yamlio.KEY (the suffix of a mapping key's position)
 

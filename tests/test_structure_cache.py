@@ -325,3 +325,26 @@ def test_questions_about_a_structure_are_answered_once_and_only_for_its_own_node
         flags = g.depends_on({loaded[1].params["w3"]}, extra)
         assert flags[extra] == 1 and len(asked) == 1
         assert len(loaded[0].graph) == extra  # the other files' graphs are untouched
+
+
+def test_the_structures_remembered_are_bounded_in_graph_nodes(tmp_path, monkeypatch):
+    monkeypatch.setattr(structure_cache, "MAX_NODES", 100)
+
+    def chain(k: int, n: int) -> str:  # a structure of about 2n nodes, named apart by k
+        nodes = "".join(f"  h{i}: tanh(w*h{i - 1})\n" for i in range(1, n))
+        return f"inputs:\n  h0: 0.5\nparams:\n  w{k}: 0.3\n  w: 0.7\nnodes:\n{nodes}" \
+               f"loss: h{n - 1}**2 + w{k}**2\n"
+    paths = write_all(tmp_path, [chain(k, 20) for k in range(5)] + [chain(0, 20)])
+    with structure_cache.scope() as cache:
+        for path in paths:
+            check.run(specs.load(path))
+        for table in (cache._graphs, cache._texts):  # 46 nodes a structure: two fit
+            assert len(table) == 2 and table.weight == 92
+        # a compiled gradient weighs its program too (185 here): the newest is kept alone
+        assert len(cache._entries) == 1 and cache._entries.weight > 100
+        # the first structure was forgotten, so its second file was parsed again
+        assert cache.stats.graphs == 6 and cache.stats.graphs_reused == 0
+    with structure_cache.scope() as cache:  # within the bound, it is remembered
+        for path in paths[:1] + paths[-1:]:
+            check.run(specs.load(path))
+        assert cache.stats.graphs == 1 and cache.stats.graphs_reused == 1
