@@ -211,10 +211,10 @@ def symbolic_guarded(budget: float, work) -> tuple[Any, Msg | None]:
 
 def _size_and_depth(g, root: int) -> tuple[int, int]:
     """The nodes `root` depends on, and `_depth`: once per structure within a batch."""
-    from gradcli.structure_cache import memo
+    from gradcli.structure_cache import memo_upto
 
-    shared = memo(g)
-    if shared is None or root >= shared.get("size", 0):
+    shared = memo_upto(g, root)
+    if shared is None:
         return len(g.ancestors(root)), _depth(g, root)
     key = ("size-and-depth", root)
     if key not in shared:

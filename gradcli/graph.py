@@ -82,9 +82,11 @@ class Graph:
 
         Within a batch, same-shaped files ask the same questions of their
         structure's nodes (`structure_cache.memo`): answered once."""
+        from gradcli.structure_cache import memo_upto
+
         last = len(self.nodes) if upto is None else upto + 1
-        shared = getattr(self, "structure_memo", None)
-        if shared is None or last > shared.get("size", 0):
+        shared = memo_upto(self, last - 1)
+        if shared is None:
             return self._depends_on(targets, last)
         key = ("depends_on", frozenset(targets), last)
         flags = shared.get(key)

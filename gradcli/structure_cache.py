@@ -287,10 +287,17 @@ def graph_key(graph, upto: int) -> tuple:
     return tuple((n.op, n.args, n.name, _const_key(n.value)) for n in graph.nodes[:upto + 1])
 
 
+def memo_upto(graph, node: int) -> dict | None:
+    """`memo(graph)` for a question about nodes 0..node, when they are all the
+    structure's own (None otherwise: compute it for this file alone)."""
+    shared = memo(graph)
+    return shared if shared is not None and node < shared.get("size", 0) else None
+
+
 def _known_graph_key(graph, upto: int) -> tuple:
     """graph_key, made once per structure for a graph parsed through shared_nodes."""
-    shared = memo(graph)
-    if shared is None or upto >= shared.get("size", 0):
+    shared = memo_upto(graph, upto)
+    if shared is None:
         return graph_key(graph, upto)
     nodes = shared.get(("graph-key", upto))
     if nodes is None:
